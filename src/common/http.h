@@ -1,0 +1,50 @@
+/*
+ * HTTP client over libcurl for the agent and the CLI. One http_client per thread (one easy handle);
+ * all clients share one connection cache and DNS cache so keep-alive survives short-lived worker
+ * threads. Never used on the libwebsockets service thread.
+ */
+#ifndef TETHER_HTTP_H
+#define TETHER_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct http_client;
+
+struct http_response {
+    long status;        /* HTTP status, 0 on transport failure */
+    char *body;         /* NUL-terminated, malloc'd; may be NULL */
+    size_t len;
+    char err[256];      /* transport error or the server's error message */
+};
+
+/* Call once in main() before threads start / after they stopped. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+/* base_url like "http://127.0.0.1:8600"; token may be NULL; ca_file may be NULL (system store).
+ * Returns NULL on allocation failure. The client copies its arguments. */
+struct http_client *http_client_create(const char *base_url, const char *token, const char *ca_file);
+void http_client_destroy(struct http_client *c);
+void http_client_set_token(struct http_client *c, const char *token);
+/* Whole-request timeout (default 30 s); 0 means none (streams). */
+void http_client_set_timeout(struct http_client *c, long timeout_ms);
+
+/* Performs one request. Returns 0 when an HTTP response arrived (any status), -EIO on transport
+ * failure (r->err says why). The caller frees r with http_response_free. */
+int http_call(struct http_client *c, const char *method, const char *path, const char *body,
+              size_t body_len, struct http_response *r);
+void http_response_free(struct http_response *r);
+
+/* JSON convenience: body may be NULL; *out (may be NULL) receives the parsed response body when it
+ * is JSON. For non-2xx responses with {"error":{...}}, r->err holds "code: message". */
+int http_call_json(struct http_client *c, const char *method, const char *path, json_t *body,
+                   struct http_response *r, json_t **out);
+
+/* Streams a GET response body to cb as it arrives (SSE). cb returns 0 to go on, non-zero to stop.
+ * Returns 0 when the stream ended or was stopped by cb, -EIO on transport failure. */
+typedef int (*http_data_cb)(void *ud, const char *data, size_t n);
+int http_stream(struct http_client *c, const char *path, http_data_cb cb, void *ud,
+                struct http_response *r);
+
+#endif

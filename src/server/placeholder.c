@@ -1,0 +1,1 @@
+int tether_placeholder_s;
