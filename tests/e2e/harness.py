@@ -220,6 +220,19 @@ class Agent:
         return None
 
 
+def _test_failed(test):
+    """Whether the running test has failed so far (Python 3.11 keeps it in _outcome.result)."""
+    outcome = getattr(test, "_outcome", None)
+    result = getattr(outcome, "result", None)
+    if result is None:
+        return False
+    for _, errs in (("f", getattr(result, "failures", [])), ("e", getattr(result, "errors", []))):
+        for t, _tb in errs:
+            if t is test:
+                return True
+    return not getattr(outcome, "success", True)
+
+
 class TetherTest(unittest.TestCase):
     """Base class: a temp dir per test, processes cleaned up even on failure."""
 
@@ -234,13 +247,24 @@ class TetherTest(unittest.TestCase):
                 p.stop()
             except Exception:
                 pass
-        failed = any(err for _, err in getattr(self._outcome, "errors", []) if err) \
-            if hasattr(self._outcome, "errors") else False
+        # A sanitizer report in any process log fails the test even if the assertions passed.
+        reports = []
+        for name in sorted(os.listdir(self.workdir)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.workdir, name), "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                               "WARNING: ThreadSanitizer"):
+                    if marker in text:
+                        reports.append("%s: %s" % (name, text[text.index(marker):][:3000]))
+        failed = bool(reports) or _test_failed(self)
         if os.environ.get("TETHER_KEEP_TMP") or failed:
             print("\n[kept %s]" % self.workdir)
             self._dump_logs()
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer report:\n" + "\n".join(reports))
 
     def _dump_logs(self):
         for name in sorted(os.listdir(self.workdir)):
