@@ -184,6 +184,13 @@ static int perform(struct http_client *c, const char *method, const char *path, 
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, sink->cb ? 0L : c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (sink->cb) {
+        /* A stream has no overall timeout, so a peer that vanished without a reset would hold it
+         * for ever; SSE servers send a keepalive comment every 15 s, so a minute of silence
+         * means the stream is dead and the caller should reconnect or poll. */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+    }
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);

@@ -1,0 +1,108 @@
+/*
+ * The `tether` CLI: shared context and helpers for the subcommands (one file each, cmd_*.c).
+ *
+ * struct cli carries what every subcommand needs (server URL, API key, the HTTP client, whether
+ * stdout/stderr are terminals); main.c fills it from flags, the environment and the config file and
+ * passes it down. Exit codes (docs/cli.md): 0 ok, 1 API or server error, 2 usage error, 130
+ * interrupted, 255 a run whose task ended without an exit code; a single-target run otherwise exits
+ * with the remote exit code.
+ */
+#ifndef TETHER_CLI_CLI_H
+#define TETHER_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/http.h"
+
+#define CLI_DEFAULT_SERVER "http://127.0.0.1:8600"
+
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_API = 1,
+    EXIT_USAGE = 2,
+    EXIT_INTERRUPTED = 130,
+    EXIT_NO_STATUS = 255,
+};
+
+enum out_format { OUT_TABLE = 0, OUT_JSON };
+
+struct cli {
+    char *server;              /* base URL, owned */
+    char *api_key;             /* owned; never printed */
+    char *config_path;         /* the file that was read, or NULL; owned */
+    struct http_client *http;  /* created on first use */
+    bool out_tty, err_tty;     /* stdout / stderr are terminals: escape remote bytes */
+};
+
+/* Settings precedence: flags (may be NULL) > TETHER_SERVER / TETHER_API_KEY > the config file
+ * ($XDG_CONFIG_HOME or ~/.config, then tether/config) > defaults. Returns 0, or -errno with err
+ * filled (a config file that exists but does not parse). */
+int cli_init(struct cli *c, const char *server_flag, const char *key_flag, char *err, size_t n);
+void cli_free(struct cli *c);
+
+/* Prints "tether: CMD: <msg> (see tether CMD --help)" to stderr; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "tether: <msg>" to stderr; returns EXIT_API. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One JSON API call. On a 2xx answer returns 0 with *out (may be NULL for 204) owned by the
+ * caller. Otherwise prints one helpful line on stderr (unreachable server, refused key, the
+ * server's message) and returns EXIT_API. out may be NULL when the body is not wanted. */
+int cli_api(struct cli *c, const char *method, const char *path, json_t *body, json_t **out);
+/* Same, quiet: fills *status (0 on transport failure) and err, prints nothing. */
+int cli_api_quiet(struct cli *c, const char *method, const char *path, json_t *body,
+                  json_t **out, long *status, char *err, size_t errlen);
+/* GET of raw bytes (task output). On 2xx returns 0 with r filled (caller frees with
+ * http_response_free); else prints like cli_api and returns EXIT_API. */
+int cli_get_raw(struct cli *c, const char *path, struct http_response *r, bool quiet);
+/* GET /v1/invocations/{id}?output=1 with every task's output/stdout/stderr text present (fetched
+ * from /v1/tasks/{id}/output when the server left them out). Returns 0 with *out owned by the
+ * caller, or EXIT_API after printing why (fetch.c). */
+int cli_get_invocation_output(struct cli *c, const char *inv_id, json_t **out);
+/* Prints the line cli_api would print for this failure. */
+void cli_report(struct cli *c, int rc, const struct http_response *r);
+/* The HTTP client, created on first use; NULL (after printing why) when no key is set. */
+struct http_client *cli_http(struct cli *c);
+
+/* ---- argument parsing (args.c) ---- */
+
+struct opt_spec {
+    const char *long_name;  /* without "--" */
+    char short_name;        /* 0 for none */
+    bool has_arg;
+    int id;                 /* > 0 */
+};
+
+struct opt_iter {
+    int argc;
+    char **argv;
+    int i;                  /* next argv index */
+    bool stop_at_positional;/* run: the first plain word starts the command */
+    bool only_positionals;  /* after "--" */
+    const char *cmd;        /* for messages */
+};
+
+#define OPT_END 0
+#define OPT_POSITIONAL (-1)
+#define OPT_ERROR (-2)
+
+/* argv[0] is the subcommand name and is skipped. */
+void opt_iter_init(struct opt_iter *it, const char *cmd, int argc, char **argv, bool stop);
+/* Returns an option id with *val set for options that take one; OPT_POSITIONAL with *val the
+ * word; OPT_END when done (with stop_at_positional, it->i is the first word of the rest);
+ * OPT_ERROR after printing a usage message. Accepts --name=value, --name value, -x value, -xvalue. */
+int opt_next(struct opt_iter *it, const struct opt_spec *specs, const char **val);
+/* Parses "json" / "table". Returns 0 or -EINVAL. */
+int opt_format(const char *s, enum out_format *f);
+
+/* ---- subcommands ---- */
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_agents(struct cli *c, int argc, char **argv);
+int cmd_invocations(struct cli *c, int argc, char **argv);
+int cmd_logs(struct cli *c, int argc, char **argv);
+int cmd_cancel(struct cli *c, int argc, char **argv);
+int cmd_activation(struct cli *c, int argc, char **argv);
+
+#endif

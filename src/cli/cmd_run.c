@@ -1,0 +1,139 @@
+/*
+ * `tether run`: create an invocation, then follow it and print its output live (DESIGN §5.3).
+ * One target behaves like `ssh host cmd`: raw bytes, the remote exit code. Several targets get
+ * "NAME | " prefixed lines and a summary.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/follow.h"
+#include "cli/interrupt.h"
+#include "cli/output.h"
+#include "cli/prefix.h"
+#include "cli/reshape.h"
+#include "cli/run_args.h"
+#include "cli/view.h"
+#include "common/ids.h"
+
+struct run_ctx {
+    struct follow *f;
+    struct out_view view;
+};
+
+static void on_output(void *ud, size_t idx, enum out_stream s, const char *data, size_t n)
+{
+    struct run_ctx *r = ud;
+    view_output(&r->view, idx, r->f->tasks[idx].name, s, data, n);
+}
+
+static int outcome_of_follow(struct follow *f, bool print)
+{
+    json_t *arr = json_array();
+    struct buf msg = BUF_INIT;
+    int code;
+
+    for (size_t i = 0; arr && i < f->ntasks; i++)
+        json_array_append(arr, f->tasks[i].obj);
+    code = run_outcome(arr, &msg);
+    if (print && msg.len)
+        out_write(stderr, msg.data, msg.len);
+    buf_free(&msg);
+    json_decref(arr);
+    return code;
+}
+
+static int run_live(struct cli *c, const char *inv_id, json_t *inv)
+{
+    struct run_ctx r;
+    struct follow f;
+    struct follow_sink sink = { on_output, NULL, &r };
+    int rc;
+
+    if (follow_init(&f, c, inv_id, json_object_get(inv, "tasks"), NULL, &sink) != 0)
+        return cli_fail("out of memory");
+    r.f = &f;
+    /* "NAME | line" exactly, no padding: scripts grep for it (DESIGN §5.3) */
+    view_init(&r.view, c, f.ntasks != 1, -1, 0);
+    rc = follow_run(&f);
+    view_finish(&r.view);
+    if (rc == 0)
+        rc = outcome_of_follow(&f, true);
+    follow_free(&f);
+    return rc;
+}
+
+static void null_output(void *ud, size_t idx, enum out_stream s, const char *d, size_t n)
+{
+    (void)ud; (void)idx; (void)s; (void)d; (void)n;
+}
+
+/* Waits without printing, then prints the invocation in the -o json shape. */
+static int run_json(struct cli *c, const char *inv_id, json_t *inv)
+{
+    struct follow_sink sink = { null_output, NULL, NULL };
+    struct follow f;
+    json_t *full = NULL, *shaped = NULL;
+    struct buf msg = BUF_INIT;
+    int rc;
+
+    if (follow_init(&f, c, inv_id, json_object_get(inv, "tasks"), NULL, &sink) != 0)
+        return cli_fail("out of memory");
+    rc = follow_run(&f);
+    follow_free(&f);
+    if (rc)
+        return rc;
+    if ((rc = cli_get_invocation_output(c, inv_id, &full)) != 0)
+        return rc;
+    shaped = reshape_invocation(full);
+    if (!shaped) {
+        rc = cli_fail("the server sent an invocation this CLI cannot read");
+        goto out;
+    }
+    json_dumpf(shaped, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    fflush(stdout);
+    rc = run_outcome(json_object_get(shaped, "tasks"), &msg);
+out:
+    buf_free(&msg);
+    json_decref(shaped);
+    json_decref(full);
+    return rc;
+}
+
+int cmd_run(struct cli *c, int argc, char **argv)
+{
+    struct run_opts o;
+    json_t *inv = NULL;
+    const char *inv_id;
+    char line[160];
+    int rc;
+
+    rc = run_args_parse(&o, argc, argv);
+    if (rc || o.help) {
+        if (rc == 0)
+            fputs(run_usage, stdout);
+        goto out;
+    }
+    if ((rc = cli_api(c, "POST", "/v1/invocations", o.body, &inv)) != 0)
+        goto out;
+    inv_id = json_string_value(json_object_get(inv, "invocation_id"));
+    if (!inv_id || !id_valid(inv_id, ID_INVOCATION)) {
+        rc = cli_fail("the server answered without a valid invocation_id");
+        goto out;
+    }
+    if (o.no_wait) {
+        printf("%s\n", inv_id);
+        goto out;
+    }
+    snprintf(line, sizeof line, "tether: interrupted; %s keeps running. Cancel it with: "
+             "tether cancel %s", inv_id, inv_id);
+    interrupt_install(line);
+    rc = o.format == OUT_JSON ? run_json(c, inv_id, inv) : run_live(c, inv_id, inv);
+out:
+    json_decref(inv);
+    run_opts_free(&o);
+    return rc;
+}

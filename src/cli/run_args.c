@@ -1,0 +1,303 @@
+/* `tether run` argument parsing; see run_args.h. */
+#include "cli/run_args.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/tm.h"
+
+const char run_usage[] =
+    "usage: tether run [-t HOST_OR_ID ...] [--tag k=v ...] [--cidr NET] [--all]\n"
+    "                  [--exclude HOST ...] [--user U] [--workdir DIR] [--timeout DURATION]\n"
+    "                  [--interpreter sh|bash|python3|perl] [--env K=V ...] [--output-limit SIZE]\n"
+    "                  [--no-wait] [--max-concurrency N|P%] [--max-errors N] [-o json]\n"
+    "                  [--] COMMAND...\n"
+    "\n"
+    "Runs COMMAND on the chosen agents and streams its output. One target: the output is\n"
+    "printed as is and tether exits with the remote exit code (255 when there is none).\n"
+    "Several targets: lines are prefixed with the host name, a summary follows, and the exit\n"
+    "status is 0 only when every task succeeded.\n"
+    "\n"
+    "  -t, --target H      agent name or id; repeat or use commas (web-1,web-2)\n"
+    "      --tag k=v       only agents with this tag; repeat or use commas\n"
+    "      --cidr NET      only agents with an address in NET (10.0.0.0/8)\n"
+    "      --all           every agent\n"
+    "      --exclude H     leave this agent out; repeat or use commas\n"
+    "      --user U        run as U (default root)\n"
+    "      --workdir DIR   working directory (default the user's home)\n"
+    "      --timeout D     seconds or 90s/15m/2h (default 1h)\n"
+    "      --interpreter I sh (default), bash, python3 or perl\n"
+    "      --env K=V       environment variable; repeat\n"
+    "      --output-limit S  bytes kept per task: 4M, 64M ... (default 4M)\n"
+    "      --no-wait       print the invocation id and return\n"
+    "  -o, --output FMT    json: wait, then print the result as JSON\n"
+    "\n"
+    "example: tether run -t web-1,web-2 -- uname -a\n"
+    "         tether run --tag env=prod --timeout 5m -- 'systemctl restart nginx'\n";
+
+enum {
+    O_TARGET = 1, O_TAG, O_CIDR, O_ALL, O_EXCLUDE, O_USER, O_WORKDIR, O_TIMEOUT, O_INTERP, O_ENV,
+    O_NOWAIT, O_MAXCONC, O_MAXERR, O_OUTPUT, O_HELP, O_OUTLIMIT,
+};
+
+static const struct opt_spec run_specs[] = {
+    { "target", 't', true, O_TARGET },        { "tag", 0, true, O_TAG },
+    { "cidr", 0, true, O_CIDR },              { "all", 0, false, O_ALL },
+    { "exclude", 0, true, O_EXCLUDE },        { "user", 'u', true, O_USER },
+    { "workdir", 0, true, O_WORKDIR },        { "timeout", 0, true, O_TIMEOUT },
+    { "interpreter", 0, true, O_INTERP },     { "env", 'e', true, O_ENV },
+    { "no-wait", 0, false, O_NOWAIT },        { "max-concurrency", 0, true, O_MAXCONC },
+    { "max-errors", 0, true, O_MAXERR },      { "output", 'o', true, O_OUTPUT },
+    { "help", 'h', false, O_HELP },           { "output-limit", 0, true, O_OUTLIMIT },
+    { NULL, 0, false, 0 },
+};
+
+static json_t *targets_of(json_t *body)
+{
+    json_t *t = json_object_get(body, "targets");
+    if (!t) {
+        t = json_object();
+        json_object_set_new(body, "targets", t);
+    }
+    return t;
+}
+
+/* Appends each comma-separated item of list to targets[key] (an array). */
+static int add_hosts(json_t *body, const char *key, const char *list, const char *opt)
+{
+    json_t *targets = targets_of(body), *arr = json_object_get(targets, key);
+    const char *p = list;
+
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(targets, key, arr);
+    }
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char item[80];
+
+        if (n == 0 || n >= sizeof item)
+            return cli_usage("run", "%s: '%s' is not a host name or agent id", opt, list);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!name_valid(item) && !id_valid(item, ID_AGENT))
+            return cli_usage("run", "%s: '%s' is not a host name or agent id", opt, item);
+        json_array_append_new(arr, json_string(item));
+        p += n + (comma ? 1 : 0);
+        if (comma && !*p)
+            return cli_usage("run", "%s: empty item in '%s'", opt, list);
+    }
+    return 0;
+}
+
+static int add_tags(json_t *body, const char *list)
+{
+    json_t *tags = json_object_get(targets_of(body), "tags");
+    char *copy = strdup(list), *p = copy, *item;
+    int rc = 0;
+
+    if (!copy)
+        return cli_fail("out of memory");
+    if (!tags) {
+        tags = json_object();
+        json_object_set_new(targets_of(body), "tags", tags);
+    }
+    /* tag values cannot contain ',' (ids.h), so commas always separate pairs */
+    while (rc == 0 && (item = strsep(&p, ",")) != NULL) {
+        char *eq = strchr(item, '=');
+        if (eq)
+            *eq = '\0';
+        if (!eq || !tag_key_valid(item) || !tag_value_valid(eq + 1))
+            rc = cli_usage("run", "--tag: '%s' is not k=v with a valid key and value", list);
+        else
+            json_object_set_new(tags, item, json_string(eq + 1));
+    }
+    free(copy);
+    return rc;
+}
+
+static int add_env(json_t *body, const char *pair)
+{
+    json_t *env = json_object_get(body, "env");
+    const char *eq = strchr(pair, '=');
+    char name[130];
+
+    if (!eq || (size_t)(eq - pair) >= sizeof name)
+        return cli_usage("run", "--env: '%s' is not NAME=VALUE", pair);
+    memcpy(name, pair, (size_t)(eq - pair));
+    name[eq - pair] = '\0';
+    if (!env_name_valid(name))
+        return cli_usage("run", "--env: '%s' is not a valid variable name", name);
+    if (!env) {
+        env = json_object();
+        json_object_set_new(body, "env", env);
+    }
+    json_t *v = json_string(eq + 1);
+    if (!v)
+        return cli_usage("run", "--env: the value of %s is not valid UTF-8", name);
+    json_object_set_new(env, name, v);
+    return 0;
+}
+
+static int parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* --max-concurrency N or P%: passed through as a number or as the "P%" string. */
+static int set_max_concurrency(json_t *body, const char *v)
+{
+    size_t n = strlen(v);
+    long long x;
+
+    if (n > 1 && v[n - 1] == '%') {
+        char num[16];
+        if (n - 1 >= sizeof num)
+            return cli_usage("run", "--max-concurrency: '%s' is not N or P%%", v);
+        memcpy(num, v, n - 1);
+        num[n - 1] = '\0';
+        if (parse_int(num, 1, 100, &x) != 0)
+            return cli_usage("run", "--max-concurrency: '%s' is not N or P%% (1-100%%)", v);
+        json_object_set_new(body, "max_concurrency", json_string(v));
+        return 0;
+    }
+    if (parse_int(v, 1, INT_MAX, &x) != 0)
+        return cli_usage("run", "--max-concurrency: '%s' is not N or P%%", v);
+    json_object_set_new(body, "max_concurrency", json_integer(x));
+    return 0;
+}
+
+static int set_value(struct run_opts *o, int id, const char *v)
+{
+    json_t *b = o->body;
+    long long x;
+    int64_t d;
+
+    switch (id) {
+    case O_TARGET: return add_hosts(b, "agents", v, "-t");
+    case O_EXCLUDE: return add_hosts(b, "exclude", v, "--exclude");
+    case O_TAG: return add_tags(b, v);
+    case O_ENV: return add_env(b, v);
+    case O_CIDR:
+        json_object_set_new(targets_of(b), "cidr", json_string(v));
+        return 0;
+    case O_ALL:
+        json_object_set_new(targets_of(b), "all", json_true());
+        return 0;
+    case O_USER:
+        if (!user_name_valid(v))
+            return cli_usage("run", "--user: '%s' is not a valid user name", v);
+        json_object_set_new(b, "user", json_string(v));
+        return 0;
+    case O_WORKDIR: {
+        json_t *s = v[0] == '/' ? json_string(v) : NULL;
+        if (!s)
+            return cli_usage("run", "--workdir: '%s' must be an absolute path", v);
+        json_object_set_new(b, "workdir", s);
+        return 0;
+    }
+    case O_TIMEOUT:
+        if (tm_parse_duration(v, &d) != 0 || d < 1 || d > 86400)
+            return cli_usage("run", "--timeout: '%s' must be 1s...24h (like 30, 90s, 15m, 2h)", v);
+        json_object_set_new(b, "timeout_s", json_integer(d));
+        return 0;
+    case O_INTERP:
+        if (strcmp(v, "sh") && strcmp(v, "bash") && strcmp(v, "python3") && strcmp(v, "perl"))
+            return cli_usage("run", "--interpreter: '%s' is not sh, bash, python3 or perl", v);
+        json_object_set_new(b, "interpreter", json_string(v));
+        return 0;
+    case O_OUTLIMIT:
+        if (cfg_parse_size(v, &d) != 0 || d < 1024 || d > 67108864)
+            return cli_usage("run", "--output-limit: '%s' must be 1K...64M", v);
+        json_object_set_new(b, "output_limit", json_integer(d));
+        return 0;
+    case O_MAXCONC: return set_max_concurrency(b, v);
+    case O_MAXERR:
+        if (parse_int(v, 0, INT_MAX, &x) != 0)
+            return cli_usage("run", "--max-errors: '%s' is not a number", v);
+        json_object_set_new(b, "max_errors", json_integer(x));
+        return 0;
+    case O_NOWAIT: o->no_wait = true; return 0;
+    case O_HELP: o->help = true; return 0;
+    case O_OUTPUT:
+        if (opt_format(v, &o->format) != 0)
+            return cli_usage("run", "-o: '%s' is not json or table", v);
+        return 0;
+    }
+    return 0;
+}
+
+/* Joins the remaining words with single spaces, as ssh does. */
+static int set_command(struct run_opts *o, int argc, char **argv, int first)
+{
+    struct buf cmd = BUF_INIT;
+    json_t *s;
+
+    for (int i = first; i < argc; i++)
+        if (buf_printf(&cmd, "%s%s", i > first ? " " : "", argv[i]) != 0) {
+            buf_free(&cmd);
+            return cli_fail("out of memory");
+        }
+    if (cmd.len == 0) {
+        buf_free(&cmd);
+        return cli_usage("run", "no command given (put it after --)");
+    }
+    if (cmd.len > 65536) {
+        buf_free(&cmd);
+        return cli_usage("run", "the command is %zu bytes; at most 65536", cmd.len);
+    }
+    s = json_stringn(cmd.data, cmd.len);
+    buf_free(&cmd);
+    if (!s)
+        return cli_usage("run", "the command is not valid UTF-8 text");
+    json_object_set_new(o->body, "command", s);
+    return 0;
+}
+
+int run_args_parse(struct run_opts *o, int argc, char **argv)
+{
+    struct opt_iter it;
+    const char *val;
+    json_t *targets;
+    int id, rc;
+
+    memset(o, 0, sizeof *o);
+    o->body = json_object();
+    if (!o->body)
+        return cli_fail("out of memory");
+    opt_iter_init(&it, "run", argc, argv, true);
+    while ((id = opt_next(&it, run_specs, &val)) > 0)
+        if ((rc = set_value(o, id, val)) != 0)
+            return rc;
+    if (id == OPT_ERROR)
+        return EXIT_USAGE;
+    if (o->help)
+        return 0;
+    targets = json_object_get(o->body, "targets");
+    if (!targets || (!json_object_get(targets, "agents") && !json_object_get(targets, "tags") &&
+                     !json_object_get(targets, "cidr") && !json_object_get(targets, "all")))
+        return cli_usage("run", "no targets (use -t HOST, --tag k=v, --cidr NET or --all)");
+    if (o->no_wait && o->format == OUT_JSON)
+        return cli_usage("run", "--no-wait and -o json do not go together");
+    return set_command(o, argc, argv, it.i);
+}
+
+void run_opts_free(struct run_opts *o)
+{
+    json_decref(o->body);
+    o->body = NULL;
+}
