@@ -1,0 +1,58 @@
+/* The agent's options table (DESIGN §3.4, brief "Config"). */
+#include "main/agent_config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OPT(n, t, d, lo, hi, f, h) { n, t, d, lo, hi, offsetof(struct agent_config, f), h }
+
+const struct cfg_option agent_config_options[] = {
+    OPT("server", CFG_STR, NULL, 0, 0, server, "server URL, e.g. https://tether.example:8600"),
+    OPT("data_dir", CFG_STR, "/var/lib/tether", 0, 0, data_dir, "state directory"),
+    OPT("activation", CFG_STR, NULL, 0, 0, activation, "activation code for the first start"),
+    OPT("name", CFG_STR, NULL, 0, 0, name, "agent name; unset means the host name"),
+    OPT("machine_id", CFG_STR, NULL, 0, 0, machine_id, "machine id; unset means /etc/machine-id"),
+    OPT("tags", CFG_STR, NULL, 0, 0, tags, "k=v,k2=v2 tags sent at registration"),
+    OPT("log_file", CFG_STR, "/var/log/tether/agent.log", 0, 0, log_file, "log file"),
+    OPT("log_level", CFG_STR, "info", 0, 0, log_level, "error, warn, info or debug"),
+    OPT("ca_file", CFG_STR, NULL, 0, 0, ca_file, "CA bundle to verify the server; unset means the system store"),
+    OPT("heartbeat_interval", CFG_DURATION, "30", 1, 3600, heartbeat_interval,
+        "seconds between heartbeats"),
+    OPT("poll_interval", CFG_DURATION, "60", 1, 86400, poll_interval,
+        "seconds between fallback pulls (±20% jitter)"),
+    OPT("max_concurrent_tasks", CFG_INT, "16", 1, 256, max_concurrent_tasks,
+        "tasks run at once; the rest wait in order"),
+    OPT("kill_grace", CFG_DURATION, "5", 0, 3600, kill_grace,
+        "seconds between SIGTERM and SIGKILL on timeout/cancel"),
+    OPT("spool_limit", CFG_SIZE, "256M", 4096, 1LL << 40, spool_limit,
+        "output kept on disk per task; the rest is counted as dropped"),
+    OPT("ws_ping_interval", CFG_DURATION, "20", 1, 3600, ws_ping_interval,
+        "seconds between WebSocket pings (the peer is dropped after 2.5 intervals of silence)"),
+    OPT("log_max_size", CFG_SIZE, "10M", 0, 1LL << 40, log_max_size,
+        "rotate the log file past this size (0: never)"),
+    { NULL, 0, NULL, 0, 0, 0, NULL },
+};
+
+int agent_config_load(struct agent_config *c, const char *path, int required, char *err,
+                      size_t errlen)
+{
+    int rc;
+
+    memset(c, 0, sizeof *c);
+    rc = cfg_defaults(agent_config_options, c);
+    if (rc) {
+        snprintf(err, errlen, "bad defaults");
+        return rc;
+    }
+    rc = cfg_load_file(agent_config_options, c, path, err, errlen);
+    if (rc == -ENOENT && !required)
+        rc = 0;
+    return rc;
+}
+
+void agent_config_free(struct agent_config *c)
+{
+    cfg_free(agent_config_options, c);
+}

@@ -1,0 +1,435 @@
+/*
+ * Task shim main loop; see shim.h. Order of work: record our pid, load and re-validate the task,
+ * resolve the user, write the script, fork the command, then spool its output until both pipes
+ * close (or 500 ms after the command exited: a background child holding stdout must not hang the
+ * task), and write DIR/result atomically.
+ */
+#include "task/shim.h"
+#include "task/journal.h"
+#include "task/shim_child.h"
+#include "task/shim_env.h"
+#include "task/spool.h"
+#include "task/task_spec.h"
+#include "common/fsutil.h"
+#include "common/jsonutil.h"
+#include "common/tm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DRAIN_AFTER_EXIT_MS 500
+#define READ_CHUNK 65536
+
+enum kill_reason { KILL_NONE, KILL_TIMEOUT, KILL_CANCEL };
+
+struct shim {
+    const char *dir;
+    struct task_spec spec;
+    struct passwd pw;
+    char pwbuf[4096];
+    char script[PATH_MAX];
+    int spool_fd, sig_fd;
+    int pipes[3];            /* [1] stdout, [2] stderr read ends, -1 when closed */
+    pid_t child;
+    int child_status;
+    bool child_exited;
+    int64_t exited_at, deadline, kill_at;
+    enum kill_reason reason;
+    bool killed_hard;
+    uint64_t output_bytes, spooled, dropped;
+    char *buf;
+};
+
+static int write_result(struct shim *s, const char *status, json_t *exit_code, const char *sig,
+                        const char *error)
+{
+    char path[PATH_MAX], ts[32];
+    json_t *r;
+    char *text;
+    int rc;
+
+    tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
+    r = json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:I, s:s}", "status", status, "exit_code",
+                  exit_code ? exit_code : json_null(), "signal", sig, "error", error,
+                  "output_bytes", (json_int_t)s->output_bytes, "spool_dropped_bytes",
+                  (json_int_t)s->dropped, "finished_at", ts);
+    text = r ? jsonu_dump(r) : NULL;
+    json_decref(r);
+    if (!text)
+        return -ENOMEM;
+    snprintf(path, sizeof path, "%s/result", s->dir);
+    rc = fs_write_atomic(path, text, strlen(text), 0600, true);
+    free(text);
+    return rc;
+}
+
+static int start_failed(struct shim *s, const char *msg)
+{
+    return write_result(s, "start_failed", NULL, NULL, msg) == 0 ? 0 : 1;
+}
+
+static int write_pidfile(const char *dir)
+{
+    char path[PATH_MAX], text[64];
+    uint64_t st = 0;
+    int rc = journal_proc_start_time(getpid(), &st);
+
+    if (rc)
+        return rc;
+    snprintf(path, sizeof path, "%s/shim.pid", dir);
+    snprintf(text, sizeof text, "%d %llu\n", (int)getpid(), (unsigned long long)st);
+    /* not fsync'd: after a machine crash the shim is gone whatever the file says */
+    return fs_write_atomic(path, text, strlen(text), 0600, false);
+}
+
+static int load_task(struct shim *s, char *err, size_t errlen)
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len;
+    json_t *j;
+    int rc;
+
+    snprintf(path, sizeof path, "%s/task.json", s->dir);
+    rc = fs_read_all(path, 1 << 20, &text, &len);
+    if (rc) {
+        snprintf(err, errlen, "cannot read task.json: %s", strerror(-rc));
+        return rc;
+    }
+    j = jsonu_parse(text, len, 1 << 20, err, errlen);
+    free(text);
+    if (!j)
+        return -EINVAL;
+    rc = task_spec_parse(j, &s->spec, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+static int write_script(struct shim *s, char *err, size_t errlen)
+{
+    int fd, rc = 0;
+
+    snprintf(s->script, sizeof s->script, "%s/script", s->dir);
+    unlink(s->script);
+    fd = open(s->script, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+    if (fd < 0)
+        rc = -errno;
+    if (!rc)
+        rc = fs_write_full(fd, s->spec.command, s->spec.command_len);
+    /* the interpreter runs as the task's user and must be able to read the script */
+    if (!rc && fchown(fd, s->pw.pw_uid, s->pw.pw_gid) < 0 && geteuid() == 0)
+        rc = -errno;
+    if (!rc && fchmod(fd, 0700) < 0)
+        rc = -errno;
+    if (fd >= 0 && close(fd) < 0 && !rc)
+        rc = -errno;
+    if (rc)
+        snprintf(err, errlen, "cannot write script: %s", strerror(-rc));
+    return rc;
+}
+
+static int build_env(struct shim *s, struct shim_env *e)
+{
+    const char *k;
+    json_t *v;
+    int rc = 0;
+
+    rc |= shim_env_set(e, "HOME", s->pw.pw_dir);
+    rc |= shim_env_set(e, "USER", s->pw.pw_name);
+    rc |= shim_env_set(e, "LOGNAME", s->pw.pw_name);
+    rc |= shim_env_set(e, "SHELL", s->pw.pw_shell && *s->pw.pw_shell ? s->pw.pw_shell : "/bin/sh");
+    rc |= shim_env_set(e, "PATH", shim_env_path());
+    if (rc)
+        return -ENOMEM;
+    rc = shim_env_load_file(e, "/etc/environment");
+    if (rc)
+        return rc;
+    json_object_foreach(s->spec.env, k, v) {
+        rc = shim_env_set(e, k, json_string_value(v));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Forks the command. Returns 0, or -1 with err holding the start failure. */
+static int spawn_command(struct shim *s, char *err, size_t errlen)
+{
+    int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 }, rc = -1;
+    struct shim_env env = { 0 };
+    struct shim_child_args a;
+    ssize_t n;
+
+    if (build_env(s, &env) != 0) {
+        snprintf(err, errlen, "cannot build the environment");
+        goto out;
+    }
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto out;
+    }
+    a = (struct shim_child_args){ .user = s->pw.pw_name, .uid = s->pw.pw_uid,
+                                  .gid = s->pw.pw_gid,
+                                  .workdir = s->spec.workdir ? s->spec.workdir : s->pw.pw_dir,
+                                  .interpreter = s->spec.interpreter, .script = s->script,
+                                  .envp = env.vars, .out_fd = out[1], .err_fd = errp[1],
+                                  .status_fd = st[1] };
+    s->child = fork();
+    if (s->child < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (s->child == 0)
+        shim_child_exec(&a);
+    close(st[1]);
+    st[1] = -1;
+    /* EOF means exec succeeded (the pipe is close-on-exec); bytes are the failure reason */
+    do
+        n = read(st[0], err, errlen - 1);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        err[n] = '\0';
+        waitpid(s->child, NULL, 0);
+        s->child = 0;
+        goto out;
+    }
+    s->pipes[1] = out[0];
+    s->pipes[2] = errp[0];
+    out[0] = errp[0] = -1;
+    rc = 0;
+out:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0) close(out[i]);
+        if (errp[i] >= 0) close(errp[i]);
+        if (st[i] >= 0) close(st[i]);
+    }
+    shim_env_free(&env);
+    return rc;
+}
+
+static void begin_kill(struct shim *s, enum kill_reason why, int64_t now)
+{
+    if (s->reason != KILL_NONE || s->child <= 0)
+        return;
+    s->reason = why;
+    kill(-s->child, SIGTERM);
+    kill(s->child, SIGTERM);
+    s->kill_at = now + s->spec.kill_grace_s * 1000;
+}
+
+static void kill_hard(struct shim *s)
+{
+    if (s->child > 0)
+        kill(-s->child, SIGKILL);
+    for (int round = 0; round < 5 && shim_kill_descendants(SIGKILL) > 0; round++)
+        tm_sleep_ms(10);
+    s->killed_hard = true;
+}
+
+static void reap(struct shim *s, int64_t now)
+{
+    int status;
+    pid_t p;
+
+    while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (p == s->child && !s->child_exited) {
+            s->child_status = status;
+            s->child_exited = true;
+            s->exited_at = now;
+        }
+    }
+}
+
+static void handle_signals(struct shim *s, int64_t now)
+{
+    struct signalfd_siginfo si;
+
+    while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            reap(s, now);
+        else if (si.ssi_signo == SIGUSR1)
+            begin_kill(s, KILL_TIMEOUT, now);
+        else
+            begin_kill(s, KILL_CANCEL, now);
+    }
+}
+
+static void read_pipe(struct shim *s, int stream)
+{
+    ssize_t n = read(s->pipes[stream], s->buf, READ_CHUNK);
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close(s->pipes[stream]);
+        s->pipes[stream] = -1;
+        return;
+    }
+    s->output_bytes += (uint64_t)n;
+    if (s->spec.spool_limit > 0 &&
+        s->spooled + (uint64_t)n + SPOOL_HDR > (uint64_t)s->spec.spool_limit) {
+        s->dropped += (uint64_t)n; /* past the cap: count, keep draining so the task never blocks */
+        return;
+    }
+    if (spool_append(s->spool_fd, stream, s->buf, (size_t)n) == 0)
+        s->spooled += (uint64_t)n + SPOOL_HDR;
+    else
+        s->dropped += (uint64_t)n;
+}
+
+static int64_t next_timeout(struct shim *s, int64_t now)
+{
+    int64_t t = INT64_MAX;
+    if (s->reason == KILL_NONE)
+        t = s->deadline;
+    else if (!s->killed_hard)
+        t = s->kill_at;
+    if (s->child_exited && s->exited_at + DRAIN_AFTER_EXIT_MS < t)
+        t = s->exited_at + DRAIN_AFTER_EXIT_MS;
+    if (t == INT64_MAX)
+        return -1;
+    return t <= now ? 0 : (t - now > INT32_MAX ? INT32_MAX : t - now);
+}
+
+static void run_loop(struct shim *s)
+{
+    for (;;) {
+        struct pollfd p[3];
+        int64_t now = tm_mono_ms();
+        int np = 0;
+
+        if (s->reason == KILL_NONE && now >= s->deadline)
+            begin_kill(s, KILL_TIMEOUT, now);
+        if (s->reason != KILL_NONE && !s->killed_hard && now >= s->kill_at)
+            kill_hard(s);
+        if (s->child_exited && ((s->pipes[1] < 0 && s->pipes[2] < 0) ||
+                                now >= s->exited_at + DRAIN_AFTER_EXIT_MS))
+            break;
+        p[np++] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+        for (int i = 1; i <= 2; i++)
+            if (s->pipes[i] >= 0)
+                p[np++] = (struct pollfd){ .fd = s->pipes[i], .events = POLLIN };
+        if (poll(p, (nfds_t)np, (int)next_timeout(s, now)) < 0 && errno != EINTR)
+            break;
+        now = tm_mono_ms();
+        for (int i = 0; i < np; i++) {
+            if (!p[i].revents)
+                continue;
+            if (p[i].fd == s->sig_fd)
+                handle_signals(s, now);
+            else
+                read_pipe(s, p[i].fd == s->pipes[1] ? 1 : 2);
+        }
+    }
+}
+
+static int finish(struct shim *s)
+{
+    char sig[32] = "", err[128];
+    const char *status;
+    json_t *code = NULL;
+    int st = s->child_status;
+
+    /* a killed task leaves nothing behind, even what escaped its session */
+    if (s->reason != KILL_NONE)
+        kill_hard(s);
+    if (WIFSIGNALED(st) && sigabbrev_np(WTERMSIG(st)))
+        snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(WTERMSIG(st)));
+    else if (WIFSIGNALED(st))
+        snprintf(sig, sizeof sig, "SIG%d", WTERMSIG(st));
+    if (WIFEXITED(st))
+        code = json_integer(WEXITSTATUS(st));
+    if (s->reason == KILL_TIMEOUT) {
+        status = "timed_out";
+        snprintf(err, sizeof err, "timed out after %lld s", (long long)s->spec.timeout_s);
+    } else if (s->reason == KILL_CANCEL) {
+        status = "cancelled";
+        snprintf(err, sizeof err, "cancelled");
+    } else {
+        status = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "succeeded" : "failed";
+        err[0] = '\0';
+        if (s->dropped)
+            snprintf(err, sizeof err, "spool limit reached: %llu bytes dropped",
+                     (unsigned long long)s->dropped);
+    }
+    return write_result(s, status, code, sig[0] ? sig : NULL, err[0] ? err : NULL) == 0 ? 0 : 1;
+}
+
+static int setup(struct shim *s, char *err, size_t errlen)
+{
+    struct passwd *res = NULL;
+    char path[PATH_MAX];
+    sigset_t set;
+    int rc;
+
+    if (load_task(s, err, errlen) != 0)
+        return -1;
+    rc = getpwnam_r(s->spec.user, &s->pw, s->pwbuf, sizeof s->pwbuf, &res);
+    if (rc || !res) {
+        snprintf(err, errlen, "user '%s' does not exist", s->spec.user);
+        return -1;
+    }
+    if (write_script(s, err, errlen) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/output", s->dir);
+    s->spool_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    s->buf = malloc(READ_CHUNK);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->spool_fd < 0 || !s->buf || s->sig_fd < 0) {
+        snprintf(err, errlen, "shim setup failed: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int shim_main(const char *dir)
+{
+    struct shim *s = calloc(1, sizeof *s);
+    char err[512] = "";
+    int rc;
+
+    if (!s)
+        return 1;
+    s->dir = dir;
+    s->spool_fd = s->sig_fd = s->pipes[1] = s->pipes[2] = -1;
+    setsid(); /* out of the agent's session: a Ctrl-C on a foreground agent must not hit tasks */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGPIPE, SIG_IGN);
+    if (write_pidfile(dir) != 0) {
+        rc = 1;
+        goto out;
+    }
+    if (setup(s, err, sizeof err) != 0 || spawn_command(s, err, sizeof err) != 0) {
+        rc = start_failed(s, err);
+        goto out;
+    }
+    /* one extra second so the agent's own timeout (which reports the same) normally comes first */
+    s->deadline = tm_mono_ms() + s->spec.timeout_s * 1000 + 1000;
+    run_loop(s);
+    rc = finish(s);
+out:
+    task_spec_free(&s->spec);
+    free(s->buf);
+    free(s);
+    return rc;
+}

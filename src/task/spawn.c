@@ -1,0 +1,53 @@
+/*
+ * Shim spawn. The agent is multi-threaded, so between fork() and exec() the child only makes
+ * async-signal-safe calls: it clears the signal mask (the agent blocks SIGTERM/SIGINT for its
+ * signal thread), restores SIGPIPE (libwebsockets ignores it process-wide and SIG_IGN survives
+ * exec), closes every fd above 2 (libcurl's sockets are not close-on-exec), then execs.
+ */
+#include "task/spawn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void spawn_resolve_shim(char *out, size_t n)
+{
+    char self[PATH_MAX], lean[PATH_MAX + 32], *slash;
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+
+    snprintf(out, n, "/proc/self/exe");
+    if (len <= 0)
+        return;
+    self[len] = '\0';
+    slash = strrchr(self, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(lean, sizeof lean, "%s/tether-task-shim", self);
+    if (access(lean, X_OK) == 0 && strlen(lean) < n)
+        snprintf(out, n, "%s", lean);
+}
+
+pid_t spawn_shim(const char *exe, const char *dir)
+{
+    char *const argv[] = { "tether-agent", "task-shim", (char *)dir, NULL };
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigset_t none;
+    pid_t pid;
+
+    sigemptyset(&none);
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        sigaction(SIGPIPE, &dfl, NULL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        close_range(3, ~0U, 0);
+        execv(exe, argv);
+        _exit(127);
+    }
+    return pid;
+}

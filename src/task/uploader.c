@@ -1,0 +1,276 @@
+/* Output upload; see uploader.h and chunker.h (chunk boundaries), upload_log.h (resume). */
+#include "task/uploader.h"
+#include "task/upload_log.h"
+#include "common/b64.h"
+#include "common/crypto.h"
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/tm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEQ_GAP (-1000)
+
+static void sleep_unless_stopped(const atomic_bool *stop, int64_t ms)
+{
+    while (ms > 0 && !atomic_load(stop)) {
+        int64_t step = ms < 100 ? ms : 100;
+        tm_sleep_ms(step);
+        ms -= step;
+    }
+}
+
+int uploader_post(struct http_client *hc, const atomic_bool *stop, const char *path,
+                  const char *body, size_t len, struct http_response *r)
+{
+    int64_t delay = 250;
+    unsigned failures = 0;
+
+    for (;;) {
+        uint32_t rnd = 0;
+        if (atomic_load(stop))
+            return -ECANCELED;
+        if (http_call(hc, "POST", path, body, len, r) == 0 && r->status < 500 &&
+            r->status != 401 && r->status != 408 && r->status != 429)
+            return 0;
+        if (failures++ % 10 == 0)
+            log_warn("POST %s failed (%s%ld), retrying", path, r->status ? "HTTP " : "",
+                     r->status ? r->status : 0L);
+        if (!r->status)
+            log_debug("POST %s: %s", path, r->err);
+        http_response_free(r);
+        crypto_random(&rnd, sizeof rnd);
+        sleep_unless_stopped(stop, delay / 2 + (int64_t)(rnd % (uint32_t)(delay / 2 + 1)));
+        delay = delay * 2 > 30000 ? 30000 : delay * 2;
+    }
+}
+
+/* next_seq from a 409 seq_gap answer, top level or inside "error". -1 if absent. */
+static int64_t gap_next_seq(const struct http_response *r)
+{
+    char err[128];
+    int64_t next = -1;
+    json_t *j = r->body ? jsonu_parse(r->body, r->len, 1 << 16, err, sizeof err) : NULL;
+
+    if (j && jsonu_int(j, "next_seq", 0, INT64_MAX, &next, err, sizeof err) != 0) {
+        json_t *e = json_object_get(j, "error");
+        if (!json_is_object(e) || jsonu_int(e, "next_seq", 0, INT64_MAX, &next, err, sizeof err) != 0)
+            next = -1;
+    }
+    json_decref(j);
+    return next;
+}
+
+/* Returns 0, SEQ_GAP with *next set, -ECANCELED, or -errno. */
+static int send_chunk(struct uploader *u, uint64_t seq, int stream, const char *data, size_t len,
+                      int64_t *next)
+{
+    char path[128];
+    struct http_response r = { 0 };
+    long enc;
+    int rc;
+
+    buf_reset(&u->body);
+    if (buf_printf(&u->body, "{\"seq\":%" PRIu64 ",\"stream\":\"%s\",\"data\":\"", seq,
+                   stream == 1 ? "stdout" : "stderr") ||
+        buf_reserve(&u->body, b64_encoded_len(len) + 4))
+        return -ENOMEM;
+    enc = b64_encode(data, len, u->body.data + u->body.len, u->body.cap - u->body.len);
+    if (enc < 0)
+        return (int)enc;
+    u->body.len += (size_t)enc;
+    if (buf_append_str(&u->body, "\"}"))
+        return -ENOMEM;
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output", u->task_id);
+    rc = uploader_post(u->hc, u->stop, path, u->body.data, u->body.len, &r);
+    if (rc)
+        return rc;
+    if (r.status == 409 && (*next = gap_next_seq(&r)) >= 0) {
+        rc = SEQ_GAP;
+    } else if (r.status < 200 || r.status > 299) {
+        /* task unknown, final or refused: keep draining the spool but stop sending */
+        char err[256];
+        snprintf(err, sizeof err, "%.*s", (int)(r.len < 200 ? r.len : 200), r.body ? r.body : "");
+        log_warn("task %s: output refused (HTTP %ld) %s; not sending more", u->task_id, r.status, err);
+        u->gone = true;
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int send_logged(struct uploader *u, uint64_t seq, int64_t *next)
+{
+    struct upload_rec rec;
+    size_t n;
+    int rc = upload_log_read(u->log_fd, seq, &rec);
+
+    if (rc)
+        return rc < 0 ? rc : -ENOENT;
+    rc = spool_read_range(u->spool_fd, (int)rec.stream, rec.start, rec.end, u->rbuf, CHUNK_MAX, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return 0; /* nothing to resend (should not happen) */
+    return send_chunk(u, seq, (int)rec.stream, u->rbuf, n, next);
+}
+
+/* Returns 0, SEQ_GAP with *next set, or -errno. */
+static int log_and_send(struct uploader *u, const struct chunk *c, int64_t *next)
+{
+    struct upload_rec rec = { .seq = u->seq, .start = c->start, .end = c->end,
+                              .stream = (uint32_t)c->stream };
+    int rc = upload_log_write(u->log_fd, &rec);
+
+    if (rc)
+        return rc;
+    return send_chunk(u, u->seq, c->stream, c->data, c->len, next);
+}
+
+/* Chunker callback: log, send, and resynchronise on seq_gap. */
+static int emit(void *ud, const struct chunk *c)
+{
+    struct uploader *u = ud;
+    int attempts = 0;
+
+    while (!u->gone) {
+        int64_t next = -1;
+        int rc = log_and_send(u, c, &next);
+        if (rc == 0) {
+            u->seq++;
+            return 0;
+        }
+        if (rc != SEQ_GAP)
+            return rc;
+        if (++attempts > 5) {
+            log_warn("task %s: output sequence cannot be resynchronised", u->task_id);
+            u->gone = true;
+            break;
+        }
+        log_info("task %s: server expects seq %" PRId64 ", we are at %" PRIu64, u->task_id, next,
+                 u->seq);
+        /* the server is behind: resend what it lacks from the log, then this chunk */
+        for (uint64_t s = (uint64_t)next; s < u->seq; s++) {
+            int64_t n2 = -1;
+            int r2 = send_logged(u, s, &n2);
+            if (r2 == -ECANCELED)
+                return r2;
+            if (r2)
+                break;
+        }
+        if ((uint64_t)next > u->seq) /* the server is ahead: continue at its number */
+            u->seq = (uint64_t)next;
+    }
+    return 0;
+}
+
+int uploader_open(struct uploader *u, struct http_client *hc, const atomic_bool *stop,
+                  const char *task_id, const char *dir)
+{
+    struct upload_rec last;
+    uint64_t cursor[3];
+    int rc;
+
+    memset(u, 0, sizeof *u);
+    u->hc = hc;
+    u->stop = stop;
+    u->spool_fd = -1;
+    snprintf(u->task_id, sizeof u->task_id, "%s", task_id);
+    snprintf(u->dir, sizeof u->dir, "%s", dir);
+    chunker_init(&u->chunker, emit, u);
+    u->rbuf = malloc(CHUNK_MAX);
+    if (!u->rbuf)
+        return -ENOMEM;
+    u->log_fd = upload_log_open(dir);
+    if (u->log_fd < 0)
+        return u->log_fd;
+    rc = upload_log_last(u->log_fd, &last, cursor);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        u->seq = last.seq;
+        u->resend_last = true;
+        chunker_set_cursor(&u->chunker, 1, cursor[1]);
+        chunker_set_cursor(&u->chunker, 2, cursor[2]);
+        log_info("task %s: resuming output at seq %" PRIu64, task_id, last.seq);
+    }
+    return 0;
+}
+
+static int open_spool(struct uploader *u)
+{
+    char path[PATH_MAX + 16];
+
+    snprintf(path, sizeof path, "%s/output", u->dir);
+    u->spool_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (u->spool_fd < 0)
+        return errno == ENOENT ? 1 : -errno;
+    u->reader.fd = u->spool_fd;
+    return 0;
+}
+
+static int feed_record(struct uploader *u, const struct spool_record *rec)
+{
+    uint64_t done = 0;
+
+    if (rec->data_off + rec->len <= u->chunker.cursor[rec->stream])
+        return 0; /* already sent before a restart */
+    while (done < rec->len) {
+        size_t want = rec->len - done > CHUNK_MAX ? CHUNK_MAX : (size_t)(rec->len - done);
+        ssize_t got = pread(u->spool_fd, u->rbuf, want, (off_t)(rec->data_off + done));
+        int rc;
+        if (got <= 0)
+            return got < 0 ? -errno : -EIO;
+        rc = chunker_feed(&u->chunker, rec->stream, rec->data_off + done, u->rbuf, (size_t)got);
+        if (rc)
+            return rc;
+        done += (uint64_t)got;
+    }
+    return 0;
+}
+
+int uploader_pump(struct uploader *u, bool final)
+{
+    struct spool_record rec;
+    int rc;
+
+    if (u->spool_fd < 0 && (rc = open_spool(u)) != 0)
+        return rc > 0 ? 0 : rc;
+    if (u->resend_last) {
+        int64_t next = -1;
+        rc = send_logged(u, u->seq, &next);
+        if (rc == -ECANCELED)
+            return rc;
+        u->resend_last = false;
+        u->seq++;
+    }
+    while ((rc = spool_next(&u->reader, &rec)) == 1) {
+        if ((rc = feed_record(u, &rec)) != 0)
+            return rc;
+        if (atomic_load(u->stop))
+            return -ECANCELED;
+    }
+    if (rc < 0)
+        log_warn("task %s: spool damaged at offset %llu: %s", u->task_id,
+                 (unsigned long long)u->reader.pos, strerror(-rc));
+    return chunker_flush(&u->chunker, final);
+}
+
+void uploader_close(struct uploader *u)
+{
+    if (u->spool_fd >= 0)
+        close(u->spool_fd);
+    if (u->log_fd > 0)
+        close(u->log_fd);
+    chunker_free(&u->chunker);
+    free(u->rbuf);
+    buf_free(&u->body);
+    u->spool_fd = u->log_fd = -1;
+    u->rbuf = NULL;
+}

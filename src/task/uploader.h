@@ -1,0 +1,47 @@
+/*
+ * Uploads one task's spool as output chunks, in order, resuming from upload.log after a restart.
+ * Memory is bounded (a read buffer, the chunker's two buffers, one encoded body) whatever the
+ * output volume.
+ */
+#ifndef TETHER_TASK_UPLOADER_H
+#define TETHER_TASK_UPLOADER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/http.h"
+#include "task/chunker.h"
+#include "task/spool.h"
+
+struct uploader {
+    struct http_client *hc;   /* not owned */
+    const atomic_bool *stop;  /* not owned */
+    char task_id[32];
+    char dir[4096];
+    int spool_fd, log_fd;
+    struct spool_reader reader;
+    struct chunker chunker;
+    uint64_t seq;             /* next seq to send */
+    bool resend_last;         /* resume: resend the last logged chunk first */
+    bool gone;                /* the server no longer wants output (task final / unknown) */
+    char *rbuf;               /* read / resend buffer, CHUNK_MAX */
+    struct buf body;
+};
+
+/* Returns 0 or -errno. */
+int uploader_open(struct uploader *u, struct http_client *hc, const atomic_bool *stop,
+                  const char *task_id, const char *dir);
+/* Sends what the spool holds now (complete UTF-8 prefixes; everything when final).
+ * Returns 0, -ECANCELED when stopping, or -errno. */
+int uploader_pump(struct uploader *u, bool final);
+void uploader_close(struct uploader *u);
+
+/* POSTs body to path until a non-retryable answer: transport errors, 5xx, 401 and 429 are retried
+ * with jittered exponential backoff (0.25 s -> 30 s). Returns 0 with *r filled (the caller frees),
+ * or -ECANCELED when stopping. */
+int uploader_post(struct http_client *hc, const atomic_bool *stop, const char *path,
+                  const char *body, size_t len, struct http_response *r);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * Task worker; see worker.h. No fixed sleeps on the happy path: the shim's exit wakes the worker
+ * through its pidfd, and new output is picked up by a 200 ms poll timer while the shim runs.
+ */
+#include "task/worker.h"
+#include "task/journal.h"
+#include "task/spawn.h"
+#include "task/uploader.h"
+#include "bypass/running_tasks.h"
+#include "main/agent.h"
+#include "common/fsutil.h"
+#include "common/jsonutil.h"
+#include "common/log.h"
+#include "common/tm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TAIL_INTERVAL_MS 200
+
+struct worker {
+    struct worker_job *job;
+    struct agent *a;
+    struct http_client *hc;
+    struct uploader up;
+    bool up_open;
+    pid_t pid;
+    int pidfd;
+    bool own_child;
+};
+
+/* Returns 1 to go on, 0 when the task must not run (cancelled, final, unknown), <0 stopping. */
+static int post_start(struct worker *w)
+{
+    char path[128], ts[32], body[64];
+    struct http_response r = { 0 };
+    int rc;
+
+    tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
+    snprintf(body, sizeof body, "{\"started_at\":\"%s\"}", ts);
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/start", w->job->task_id);
+    rc = uploader_post(w->hc, &w->a->stopping, path, body, strlen(body), &r);
+    if (rc)
+        return rc;
+    rc = r.status >= 200 && r.status <= 299;
+    if (!rc)
+        log_info("task %s: not starting (HTTP %ld: %.200s)", w->job->task_id, r.status,
+                 r.body ? r.body : "");
+    http_response_free(&r);
+    return rc;
+}
+
+static int spawn(struct worker *w)
+{
+    int rc = journal_mark(w->job->dir, "spawned", NULL);
+
+    if (rc)
+        return rc;
+    w->pid = spawn_shim(w->a->shim_exe, w->job->dir);
+    if (w->pid < 0)
+        return (int)w->pid;
+    w->own_child = true;
+    w->pidfd = pidfd_open(w->pid, 0);
+    if (w->pidfd < 0)
+        return -errno;
+    running_tasks_set_shim(w->a->rt, w->job->task_id, w->pid, w->pidfd);
+    agent_status_write(w->a);
+    return 0;
+}
+
+static int adopt(struct worker *w)
+{
+    w->pid = w->job->adopt_pid;
+    w->pidfd = pidfd_open(w->pid, 0);
+    if (w->pidfd < 0)
+        return -errno;
+    running_tasks_set_shim(w->a->rt, w->job->task_id, w->pid, w->pidfd);
+    agent_status_write(w->a);
+    log_info("task %s: adopted running shim %d", w->job->task_id, (int)w->pid);
+    return 0;
+}
+
+/* Uploads output while the shim runs. Returns 0 when the shim is gone, -ECANCELED on stop. */
+static int tail(struct worker *w)
+{
+    for (;;) {
+        struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
+        int rc = uploader_pump(&w->up, false);
+        if (rc == -ECANCELED || atomic_load(&w->a->stopping))
+            return -ECANCELED;
+        if (rc)
+            log_warn("task %s: output upload: %s", w->job->task_id, strerror(-rc));
+        if (poll(&p, 1, TAIL_INTERVAL_MS) > 0 && p.revents)
+            break;
+    }
+    if (w->own_child)
+        waitpid(w->pid, NULL, 0);
+    return 0;
+}
+
+static json_t *read_result(struct worker *w)
+{
+    char path[PATH_MAX + 16], *text = NULL, err[200];
+    size_t len;
+    json_t *j = NULL;
+
+    snprintf(path, sizeof path, "%s/result", w->job->dir);
+    if (fs_read_all(path, 1 << 16, &text, &len) == 0)
+        j = jsonu_parse(text, len, 1 << 16, err, sizeof err);
+    free(text);
+    return j;
+}
+
+/* The finish body from DIR/result, or the worker's own verdict when there is none. */
+static json_t *finish_body(struct worker *w)
+{
+    static const char *const finals[] = { "succeeded", "failed", "timed_out", "cancelled",
+                                          "start_failed", "undetermined", NULL };
+    json_t *res = w->job->mode == WORKER_INVALID ? NULL : read_result(w), *body;
+    const char *status = "undetermined", *sig = NULL, *error = "shim died without a result", *v;
+    int64_t code = -1, out_bytes = 0, dropped = 0;
+    char err[128], ts[32];
+
+    if (w->job->mode == WORKER_INVALID) {
+        status = "start_failed";
+        error = w->job->error;
+    } else if (res && jsonu_str(res, "status", &v, err, sizeof err) == 0) {
+        for (int i = 0; finals[i]; i++)
+            if (strcmp(v, finals[i]) == 0)
+                status = finals[i];
+        error = NULL;
+        if (jsonu_str(res, "error", &v, err, sizeof err) == 0)
+            error = v;
+        if (jsonu_str(res, "signal", &v, err, sizeof err) == 0)
+            sig = v;
+        jsonu_int(res, "exit_code", 0, 255, &code, err, sizeof err);
+        jsonu_int(res, "output_bytes", 0, INT64_MAX, &out_bytes, err, sizeof err);
+        jsonu_int(res, "spool_dropped_bytes", 0, INT64_MAX, &dropped, err, sizeof err);
+    }
+    tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
+    body = json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:I, s:s}", "status", status, "exit_code",
+                     code >= 0 ? json_integer(code) : json_null(), "signal", sig, "error", error,
+                     "output_bytes", (json_int_t)out_bytes, "dropped_bytes", (json_int_t)dropped,
+                     "finished_at", ts);
+    log_info("task %s: %s%s%s", w->job->task_id, status, error ? ": " : "", error ? error : "");
+    json_decref(res);
+    return body;
+}
+
+/* POST finish until acknowledged. Returns 0, or -ECANCELED when stopping. */
+static int post_finish(struct worker *w)
+{
+    char path[128], *text;
+    struct http_response r = { 0 };
+    json_t *body = finish_body(w);
+    int rc;
+
+    text = body ? jsonu_dump(body) : NULL;
+    json_decref(body);
+    if (!text)
+        return -ENOMEM;
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/finish", w->job->task_id);
+    rc = uploader_post(w->hc, &w->a->stopping, path, text, strlen(text), &r);
+    free(text);
+    if (!rc && (r.status < 200 || r.status > 299))
+        log_warn("task %s: finish answered HTTP %ld (%.200s); treating as final", w->job->task_id,
+                 r.status, r.body ? r.body : "");
+    http_response_free(&r);
+    return rc;
+}
+
+static void mark_finished(struct worker *w)
+{
+    char path[PATH_MAX + 16];
+
+    if (journal_mark_fast(w->job->dir, "finished") != 0)
+        log_error("task %s: cannot write the finished marker", w->job->task_id);
+    snprintf(path, sizeof path, "%s/output", w->job->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/script", w->job->dir);
+    unlink(path);
+}
+
+static int run_shim(struct worker *w)
+{
+    int rc;
+
+    if (w->job->mode == WORKER_RUN) {
+        rc = post_start(w);
+        if (rc <= 0)
+            return rc == 0 ? 1 : rc; /* 1: do not run, just mark finished */
+        rc = spawn(w);
+    } else {
+        rc = adopt(w);
+    }
+    if (rc) {
+        log_error("task %s: cannot start the shim: %s", w->job->task_id, strerror(-rc));
+        if (w->job->mode == WORKER_RUN) {
+            /* report it as a start failure rather than leaving the server guessing */
+            snprintf(w->job->error, sizeof w->job->error, "agent cannot start the task: %s",
+                     strerror(-rc));
+            w->job->mode = WORKER_INVALID;
+        }
+        return 0;
+    }
+    return tail(w);
+}
+
+static void work(struct worker *w)
+{
+    enum worker_mode mode = w->job->mode;
+    int rc = 0;
+
+    if (mode == WORKER_INVALID) {
+        rc = post_start(w);
+        if (rc < 0)
+            return;
+        if (rc == 0) { /* cancelled or final already: nothing to report */
+            mark_finished(w);
+            return;
+        }
+    }
+    if (mode == WORKER_RUN || mode == WORKER_ADOPT) {
+        rc = run_shim(w);
+        if (rc == -ECANCELED)
+            return; /* the shim lives on; a restarted agent adopts it */
+        if (rc == 1) {
+            mark_finished(w);
+            return;
+        }
+    }
+    if (w->job->mode != WORKER_INVALID && uploader_pump(&w->up, true) == -ECANCELED)
+        return;
+    if (post_finish(w) == 0)
+        mark_finished(w);
+}
+
+void *worker_main(void *arg)
+{
+    struct worker w = { .job = arg, .a = ((struct worker_job *)arg)->agent, .pidfd = -1 };
+    int64_t deadline = tm_mono_ms() + w.job->timeout_s * 1000;
+    struct stat st;
+    char path[PATH_MAX + 16];
+
+    if (w.job->mode == WORKER_ADOPT) {
+        /* the shim started before the restart: count from when it wrote its pid file */
+        snprintf(path, sizeof path, "%s/shim.pid", w.job->dir);
+        if (stat(path, &st) == 0)
+            deadline -= tm_now_ms() - (int64_t)st.st_mtime * 1000;
+    }
+    w.hc = http_client_create(w.a->ident.server, w.a->ident.agent_token, w.a->cfg.ca_file);
+    if (w.hc && running_tasks_add(w.a->rt, w.job->task_id, deadline) == 0) {
+        int rc = uploader_open(&w.up, w.hc, &w.a->stopping, w.job->task_id, w.job->dir);
+        w.up_open = true; /* uploader_close copes with a half-open uploader */
+        if (rc == 0) {
+            work(&w);
+        } else {
+            log_error("task %s: cannot open its upload log", w.job->task_id);
+        }
+        running_tasks_remove(w.a->rt, w.job->task_id);
+        agent_status_write(w.a);
+    }
+    if (w.up_open)
+        uploader_close(&w.up);
+    if (w.pidfd >= 0)
+        close(w.pidfd);
+    http_client_destroy(w.hc);
+    w.job->done(w.job->done_ud, w.job);
+    return NULL;
+}
