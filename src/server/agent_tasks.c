@@ -1,0 +1,227 @@
+/*
+ * The agent's task calls (docs/protocol.md, "Tasks"): pull with leases, start, output, finish.
+ * The state machine itself is in taskops.c; this file checks input and maps results to HTTP.
+ */
+#include "server/server.h"
+
+#include "common/b64.h"
+#include "common/jsonutil.h"
+#include "common/tm.h"
+#include "server/output_body.h"
+#include "server/render.h"
+#include "server/taskops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OUTPUT_CHUNK_MAX 65536
+
+static void touch_agent(struct req *r)
+{
+    struct st_agent a;
+    if (store_agent_get(r->srv->st, r->tenant, r->agent_id, &a))
+        return;
+    a.last_seen = tm_now_ms();
+    store_agent_update(r->srv->st, &a, NULL);
+    st_agent_free(&a);
+}
+
+/* The task id from the path, checked by allowlist before any use. */
+static const char *task_param(struct req *r)
+{
+    if (!id_valid(r->params[0], ID_TASK)) {
+        resp_error(r, 404, "not_found", "no such task");
+        return NULL;
+    }
+    return r->params[0];
+}
+
+/* Common answers of taskops codes; returns true when it answered. */
+static bool answer_code(struct req *r, int rc)
+{
+    switch (rc) {
+    case 0: return false;
+    case -ENOENT: resp_error(r, 404, "not_found", "no such task"); return true;
+    case TASKOPS_CANCELLED:
+        resp_error(r, 409, "task_cancelled", "the task was cancelled before it started");
+        return true;
+    case TASKOPS_FINAL: resp_error(r, 409, "task_final", "the task is already final"); return true;
+    default: resp_error(r, 503, "unavailable", "store not writable"); return true;
+    }
+}
+
+void h_agent_pull(struct req *r)
+{
+    static const char *const keys[] = { "max", NULL };
+    char err[256];
+    int64_t max = 16;
+    json_t *body = req_json(r), *resp = NULL;
+
+    if (!body)
+        return;
+    if (jsonu_only_keys(body, keys, err, sizeof err) ||
+        jsonu_int(body, "max", 1, 256, &max, err, sizeof err) < 0) {
+        resp_error(r, 400, "bad_request", "%s", err);
+        goto out;
+    }
+    touch_agent(r);
+    if (taskops_pull(r->srv->st, r->agent_id, tm_now_ms(), r->srv->cfg.lease_s * 1000, max,
+                     &r->events, &resp)) {
+        resp_error(r, 503, "unavailable", "store not writable");
+        goto out;
+    }
+    resp_json(r, 200, resp);
+out:
+    json_decref(body);
+}
+
+void h_agent_start(struct req *r)
+{
+    static const char *const keys[] = { "started_at", NULL };
+    char err[256];
+    const char *id = task_param(r), *started = NULL;
+    json_t *body;
+    int64_t ts;
+
+    if (!id || !(body = req_json(r)))
+        return;
+    if (jsonu_only_keys(body, keys, err, sizeof err) ||
+        jsonu_str(body, "started_at", &started, err, sizeof err) < 0 ||
+        (started && tm_parse_rfc3339(started, &ts))) {
+        resp_error(r, 400, "bad_request", "%s", started ? "started_at: not an RFC 3339 time" : err);
+        goto out;
+    }
+    if (!answer_code(r, taskops_start(r->srv->st, r->agent_id, id, tm_now_ms(), &r->events)))
+        resp_json(r, 200, json_pack("{s:s}", "status", "running"));
+out:
+    json_decref(body);
+}
+
+/* The general path: full JSON parse with messages that name the field. */
+static int output_body_slow(struct req *r, struct output_body *o, json_t **hold)
+{
+    static const char *const keys[] = { "seq", "stream", "data", NULL };
+    char err[256] = "";
+    const char *stream = NULL, *data = NULL;
+    json_t *body = req_json(r);
+
+    if (!body)
+        return -1;
+    *hold = body;
+    o->seq = -1;
+    if (jsonu_only_keys(body, keys, err, sizeof err) ||
+        jsonu_int(body, "seq", 0, INT64_MAX / 2, &o->seq, err, sizeof err) ||
+        jsonu_str(body, "stream", &stream, err, sizeof err) ||
+        jsonu_str(body, "data", &data, err, sizeof err)) {
+        resp_error(r, 400, "bad_request", "%s", err[0] ? err : "seq, stream and data are required");
+        return -1;
+    }
+    o->stream = stream;
+    o->stream_len = strlen(stream);
+    o->data = data;
+    o->data_len = strlen(data);
+    return 0;
+}
+
+void h_agent_output(struct req *r)
+{
+    const char *id = task_param(r);
+    struct output_body o;
+    int64_t next = 0;
+    unsigned char *raw = NULL;
+    json_t *hold = NULL;
+    int stream;
+    long n;
+
+    if (!id)
+        return;
+    if (output_body_fast(r->body.data ? r->body.data : "", r->body.len, &o) &&
+        output_body_slow(r, &o, &hold))
+        goto out;
+    if (o.stream_len == 6 && !memcmp(o.stream, "stdout", 6)) {
+        stream = ST_STDOUT;
+    } else if (o.stream_len == 6 && !memcmp(o.stream, "stderr", 6)) {
+        stream = ST_STDERR;
+    } else {
+        resp_error(r, 400, "bad_request", "stream: must be stdout or stderr");
+        goto out;
+    }
+    raw = malloc(b64_decoded_max(o.data_len) + 1);
+    n = raw ? b64_decode(o.data, o.data_len, raw, b64_decoded_max(o.data_len) + 1) : -ENOMEM;
+    if (n < 1 || n > OUTPUT_CHUNK_MAX) {
+        resp_error(r, 400, "bad_request", "data: must be base64 of 1 byte to 64 KiB");
+        goto out;
+    }
+    int rc = taskops_output(r->srv->st, r->agent_id, id, o.seq, stream, raw, (size_t)n,
+                            &r->events, &next);
+    if (rc == TASKOPS_SEQ_GAP) {
+        resp_json(r, 409, json_pack("{s:{s:s, s:s}, s:I}", "error", "code", "seq_gap", "message",
+                                    "seq is beyond the next expected one", "next_seq",
+                                    (json_int_t)next));
+    } else if (!answer_code(r, rc)) {
+        resp_json(r, 200, json_pack("{s:I}", "next_seq", (json_int_t)next));
+    }
+out:
+    free(raw);
+    json_decref(hold);
+}
+
+static int parse_finish(json_t *body, struct task_finish *f, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "status", "exit_code", "signal", "error", "output_bytes",
+                                        "dropped_bytes", "finished_at", NULL };
+    const char *finished = NULL;
+    int64_t ts;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    if (jsonu_only_keys(body, keys, err, errlen) ||
+        jsonu_str(body, "status", &f->status, err, errlen))
+        return snprintf(err, errlen, "%s", err[0] ? err : "status: required"), -1;
+    if (!task_status_final(f->status) || !strcmp(f->status, "expired") ||
+        !strcmp(f->status, "skipped"))
+        return snprintf(err, errlen, "status: not a final status an agent may report"), -1;
+    rc = jsonu_int(body, "exit_code", -1, 255, &f->exit_code, err, errlen);
+    if (rc < 0)
+        return -1;
+    f->has_exit_code = rc == 0;
+    if (jsonu_str(body, "signal", &f->signal, err, errlen) < 0 ||
+        jsonu_str(body, "error", &f->error, err, errlen) < 0 ||
+        jsonu_int(body, "output_bytes", 0, INT64_MAX / 2, &f->output_bytes, err, errlen) < 0 ||
+        jsonu_int(body, "dropped_bytes", 0, INT64_MAX / 2, &f->dropped_bytes, err, errlen) < 0 ||
+        jsonu_str(body, "finished_at", &finished, err, errlen) < 0)
+        return -1;
+    if (f->signal && (strlen(f->signal) > 15 || strncmp(f->signal, "SIG", 3)))
+        return snprintf(err, errlen, "signal: must be a signal name like SIGKILL"), -1;
+    if (f->error && strlen(f->error) > 4096)
+        return snprintf(err, errlen, "error: at most 4096 bytes"), -1;
+    if (finished && tm_parse_rfc3339(finished, &ts))
+        return snprintf(err, errlen, "finished_at: not an RFC 3339 time"), -1;
+    return 0;
+}
+
+void h_agent_finish(struct req *r)
+{
+    char err[256] = "", status[16];
+    const char *id = task_param(r);
+    struct task_finish f;
+    json_t *body;
+
+    if (!id || !(body = req_json(r)))
+        return;
+    if (parse_finish(body, &f, err, sizeof err)) {
+        resp_error(r, 400, "bad_request", "%s", err);
+        goto out;
+    }
+    int rc = taskops_finish(r->srv->st, r->agent_id, id, &f, tm_now_ms(), &r->events, status);
+    if (!answer_code(r, rc))
+        resp_json(r, 200, json_pack("{s:s}", "status", status));
+out:
+    json_decref(body);
+}
+
+void h_agent_update(struct req *r)
+{
+    /* No release manifests yet: "nothing newer" is the honest answer. */
+    resp_raw(r, 204, "application/json", NULL, 0);
+}

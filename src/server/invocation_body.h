@@ -1,0 +1,30 @@
+/*
+ * Validation of the POST /v1/invocations body (docs/api.md). Unknown fields and bad values are
+ * refused with a message naming the field. Pure: tests call it directly.
+ */
+#ifndef TETHER_SERVER_INVOCATION_BODY_H
+#define TETHER_SERVER_INVOCATION_BODY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server/targets.h"
+
+struct inv_request {
+    const char *command;      /* borrowed from the body */
+    const char *interpreter;
+    const char *user;
+    const char *workdir;      /* NULL: the user's home */
+    json_t *env;              /* borrowed object (may be empty) */
+    json_t *targets;          /* borrowed object as given */
+    int64_t timeout_s, output_limit, expires_in_s;
+    struct target_spec spec;
+    json_t *empty_env;        /* owned: used when env is absent */
+};
+
+/* 0, or -EINVAL with err naming the field. The body must outlive req; free with
+ * inv_request_free. */
+int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);
+void inv_request_free(struct inv_request *req);
+
+#endif

@@ -1,0 +1,26 @@
+/* The server's options table (common/config.h): defaults, file and --set parsing, --help. */
+#include "server/server.h"
+
+#include <stddef.h>
+
+#define OPT(n, t, d, lo, hi, f, h) { n, t, d, lo, hi, offsetof(struct server_config, f), h }
+
+const struct cfg_option server_options[] = {
+    OPT("listen", CFG_STR, "127.0.0.1:8600", 0, 0, listen, "HOST:PORT to listen on"),
+    OPT("store", CFG_STR, NULL, 0, 0, store, "sqlite:PATH (default DATA_DIR/tether.db)"),
+    OPT("public_url", CFG_STR, NULL, 0, 0, public_url,
+        "base URL agents are told to use (default http://LISTEN)"),
+    OPT("lease_s", CFG_DURATION, "60", 5, 3600, lease_s,
+        "how long a pulled task stays leased before it is offered again"),
+    OPT("heartbeat_interval", CFG_DURATION, "30", 5, 3600, heartbeat_interval,
+        "heartbeat interval told to agents; offline after two missed"),
+    OPT("kick_retry_s", CFG_DURATION, "5", 1, 300, kick_retry_s,
+        "re-send an unacknowledged kick after this long (3 times at most)"),
+    OPT("max_body", CFG_SIZE, "1M", 1024, 64 * 1024 * 1024, max_body,
+        "largest accepted request body"),
+    OPT("log_file", CFG_STR, NULL, 0, 0, log_file, "log file (default stderr)"),
+    OPT("log_level", CFG_STR, "info", 0, 0, log_level, "error, warn, info or debug"),
+    OPT("tls_cert", CFG_STR, NULL, 0, 0, tls_cert, "PEM certificate chain (enables TLS)"),
+    OPT("tls_key", CFG_STR, NULL, 0, 0, tls_key, "PEM private key"),
+    { NULL, 0, NULL, 0, 0, 0, NULL },
+};

@@ -1,0 +1,111 @@
+/* Strict scanner for the output body; see output_body.h. */
+#include "server/output_body.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+struct scan {
+    const char *p, *end;
+};
+
+static void skip_ws(struct scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static bool b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '=';
+}
+
+/* A string of plain characters: no escapes, no controls, nothing above ASCII. */
+static int plain_string(struct scan *s, const char **out, size_t *len, bool base64)
+{
+    const char *start;
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
+    start = ++s->p;
+    while (s->p < s->end && *s->p != '"') {
+        unsigned char c = (unsigned char)*s->p;
+        if (base64 ? !b64_char((char)c) : (c < 0x20 || c >= 0x7f || c == '\\'))
+            return -1;
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return -1;
+    *out = start;
+    *len = (size_t)(s->p - start);
+    s->p++;
+    return 0;
+}
+
+static int number(struct scan *s, int64_t *out)
+{
+    int64_t v = 0;
+    int digits = 0;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+        if (++digits > 15 || (digits == 2 && v == 0))
+            return -1;   /* too large, or a leading zero */
+        v = v * 10 + (*s->p - '0');
+        s->p++;
+    }
+    if (!digits)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int member(struct scan *s, struct output_body *o, unsigned *seen)
+{
+    const char *key;
+    size_t klen;
+    if (plain_string(s, &key, &klen, false))
+        return -1;
+    skip_ws(s);
+    if (s->p >= s->end || *s->p++ != ':')
+        return -1;
+    skip_ws(s);
+    if (klen == 3 && !memcmp(key, "seq", 3) && !(*seen & 1)) {
+        *seen |= 1;
+        return number(s, &o->seq);
+    }
+    if (klen == 6 && !memcmp(key, "stream", 6) && !(*seen & 2)) {
+        *seen |= 2;
+        return plain_string(s, &o->stream, &o->stream_len, false);
+    }
+    if (klen == 4 && !memcmp(key, "data", 4) && !(*seen & 4)) {
+        *seen |= 4;
+        return plain_string(s, &o->data, &o->data_len, true);
+    }
+    return -1;
+}
+
+int output_body_fast(const char *body, size_t len, struct output_body *out)
+{
+    struct scan s = { body, body + len };
+    unsigned seen = 0;
+
+    memset(out, 0, sizeof *out);
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p++ != '{')
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        skip_ws(&s);
+        if (member(&s, out, &seen))
+            return -1;
+        skip_ws(&s);
+        if (s.p >= s.end)
+            return -1;
+        if (*s.p == ',' && i < 2) {
+            s.p++;
+            continue;
+        }
+        if (*s.p != '}' || i != 2)
+            return -1;
+        s.p++;
+    }
+    skip_ws(&s);
+    return s.p == s.end && seen == 7 ? 0 : -1;
+}

@@ -1,1 +1,0 @@
-int tether_placeholder_s;

@@ -1,0 +1,83 @@
+/*
+ * Every HTTP endpoint of the server, in one table, with the credential it needs (DESIGN §8: the
+ * default identity is nobody). http.c authenticates against `need` before calling the handler.
+ */
+#include "server/routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct route route_table[] = {
+    { M_GET, "/healthz", CRED_NONE, false, h_healthz },
+
+    { M_POST, "/v1/agent/register", CRED_NONE, true, h_agent_register },
+    { M_POST, "/v1/agent/tasks/pull", CRED_AGENT, true, h_agent_pull },
+    { M_POST, "/v1/agent/tasks/{id}/start", CRED_AGENT, true, h_agent_start },
+    { M_POST, "/v1/agent/tasks/{id}/output", CRED_AGENT, true, h_agent_output },
+    { M_POST, "/v1/agent/tasks/{id}/finish", CRED_AGENT, true, h_agent_finish },
+    { M_POST, "/v1/agent/heartbeat", CRED_AGENT, true, h_agent_heartbeat },
+    { M_GET, "/v1/agent/update", CRED_AGENT, false, h_agent_update },
+
+    { M_POST, "/v1/activations", CRED_ADMIN, true, h_activation_create },
+
+    { M_GET, "/v1/agents", CRED_VIEWER, false, h_agents_list },
+    { M_GET, "/v1/agents/{id}", CRED_VIEWER, false, h_agent_show },
+    { M_PATCH, "/v1/agents/{id}", CRED_OPERATOR, true, h_agent_patch },
+    { M_DELETE, "/v1/agents/{id}", CRED_ADMIN, true, h_agent_delete },
+
+    { M_POST, "/v1/invocations", CRED_OPERATOR, true, h_invocation_create },
+    { M_GET, "/v1/invocations", CRED_VIEWER, false, h_invocations_list },
+    { M_GET, "/v1/invocations/{id}", CRED_VIEWER, false, h_invocation_show },
+    { M_GET, "/v1/invocations/{id}/events", CRED_VIEWER, false, h_invocation_events },
+    { M_POST, "/v1/invocations/{id}/cancel", CRED_OPERATOR, true, h_invocation_cancel },
+
+    { M_GET, "/v1/tasks/{id}", CRED_VIEWER, false, h_task_show },
+    { M_GET, "/v1/tasks/{id}/output", CRED_VIEWER, false, h_task_output },
+    { M_POST, "/v1/tasks/{id}/cancel", CRED_OPERATOR, true, h_task_cancel },
+
+    { M_OTHER, NULL, CRED_NONE, false, NULL },
+};
+
+bool route_match(const char *pattern, const char *path,
+                 char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX])
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            size_t n = strcspn(s, "/");
+            if (!pe || n == 0 || n >= ROUTE_PARAM_MAX || np >= ROUTE_MAX_PARAMS)
+                return false;
+            if (params)
+                snprintf(params[np], ROUTE_PARAM_MAX, "%.*s", (int)n, s);
+            np++;
+            p = pe + 1;
+            s += n;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const struct route *route_find(const struct route *table, enum http_method method,
+                               const char *path, char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX],
+                               bool *path_known)
+{
+    *path_known = false;
+    for (const struct route *rt = table; rt->pattern; rt++) {
+        if (!route_match(rt->pattern, path, NULL))
+            continue;
+        *path_known = true;
+        if (rt->method == method) {
+            route_match(rt->pattern, path, params);
+            return rt;
+        }
+    }
+    return NULL;
+}

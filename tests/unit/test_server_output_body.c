@@ -1,0 +1,65 @@
+/* The strict fast scanner for output bodies: accepts exactly the protocol shape, nothing else. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "server/output_body.h"
+
+static int scan(const char *s, struct output_body *o)
+{
+    return output_body_fast(s, strlen(s), o);
+}
+
+static void test_accepts(void **state)
+{
+    struct output_body o;
+    (void)state;
+    assert_int_equal(scan("{\"seq\":12,\"stream\":\"stdout\",\"data\":\"aGkK\"}", &o), 0);
+    assert_int_equal(o.seq, 12);
+    assert_int_equal(o.stream_len, 6);
+    assert_memory_equal(o.stream, "stdout", 6);
+    assert_int_equal(o.data_len, 4);
+    assert_int_equal(scan(" { \"data\" : \"aA==\" , \"stream\":\"stderr\", \"seq\" : 0 } \n", &o), 0);
+    assert_int_equal(o.seq, 0);
+    assert_memory_equal(o.stream, "stderr", 6);
+}
+
+static void test_rejects(void **state)
+{
+    struct output_body o;
+    (void)state;
+    const char *bad[] = {
+        "",
+        "{}",
+        "{\"seq\":1,\"stream\":\"stdout\"}",
+        "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\",\"x\":1}",
+        "{\"seq\":1,\"seq\":2,\"data\":\"aGkK\"}",
+        "{\"seq\":-1,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
+        "{\"seq\":01,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
+        "{\"seq\":1.5,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
+        "{\"seq\":1234567890123456,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
+        "{\"seq\":1,\"stream\":\"std\\u006fut\",\"data\":\"aGkK\"}",
+        "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aG\\nkK\"}",
+        "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"",
+        "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}x",
+        "{\"seq\":1,\"stream\":\"stdout\",,\"data\":\"aGkK\"}",
+        "[\"seq\",1]",
+        NULL,
+    };
+    for (int i = 0; bad[i]; i++)
+        if (scan(bad[i], &o) == 0)
+            fail_msg("accepted %s", bad[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepts),
+        cmocka_unit_test(test_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,280 @@
+/* Store + task state machine over a real SQLite file in a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "server/events.h"
+#include "server/render.h"
+#include "server/store/store.h"
+#include "server/taskops.h"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *st;
+    char agent_id[ID_BUF];
+    char inv_id[ID_BUF];
+};
+
+static const char *T = STORE_DEFAULT_TENANT;
+
+static void add_agent(struct store *st, const char *name, const char *machine, char id[ID_BUF])
+{
+    struct st_agent a = { 0 };
+    assert_int_equal(id_new(ID_AGENT, a.agent_id), 0);
+    snprintf(a.tenant_id, sizeof a.tenant_id, "%s", T);
+    snprintf(a.name, sizeof a.name, "%s", name);
+    snprintf(a.hostname, sizeof a.hostname, "%s", name);
+    snprintf(a.machine_id, sizeof a.machine_id, "%s", machine);
+    a.first_seen = 1000;
+    char hash[65];
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    hash[0] = name[0];
+    assert_int_equal(store_agent_insert(st, &a, hash), 0);
+    memcpy(id, a.agent_id, ID_BUF);
+}
+
+static void add_task(struct fx *f, int64_t limit, int64_t expires_at, char id[ID_BUF])
+{
+    struct st_task t = { 0 };
+    assert_int_equal(id_new(ID_TASK, t.task_id), 0);
+    memcpy(t.invocation_id, f->inv_id, ID_BUF);
+    memcpy(t.agent_id, f->agent_id, ID_BUF);
+    snprintf(t.tenant_id, sizeof t.tenant_id, "%s", T);
+    snprintf(t.status, sizeof t.status, "pending");
+    t.output_limit = limit;
+    t.created_at = 1000;
+    t.expires_at = expires_at;
+    assert_int_equal(store_task_insert(f->st, &t), 0);
+    memcpy(id, t.task_id, ID_BUF);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    struct st_invocation inv = { 0 };
+    snprintf(f->dir, sizeof f->dir, "/tmp/tether-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    assert_int_equal(store_open(f->path, &f->st), 0);
+    assert_int_equal(store_tenant_ensure(f->st, T, 1), 0);
+    add_agent(f->st, "web-1", "m1", f->agent_id);
+    assert_int_equal(id_new(ID_INVOCATION, inv.invocation_id), 0);
+    snprintf(inv.tenant_id, sizeof inv.tenant_id, "%s", T);
+    inv.command = "echo hi";
+    snprintf(inv.interpreter, sizeof inv.interpreter, "sh");
+    snprintf(inv.user, sizeof inv.user, "root");
+    snprintf(inv.created_by, sizeof inv.created_by, "admin");
+    inv.timeout_s = 60;
+    inv.output_limit = 100;
+    inv.created_at = 1000;
+    inv.expires_at = 100000;
+    assert_int_equal(store_invocation_insert(f->st, &inv), 0);
+    memcpy(f->inv_id, inv.invocation_id, ID_BUF);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->st);
+    fs_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_migrations_idempotent(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(store_schema_version(f->st), 2);
+    store_close(f->st);
+    assert_int_equal(store_open(f->path, &f->st), 0);
+    assert_int_equal(store_schema_version(f->st), 2);
+    assert_int_equal(store_ping(f->st), 0);
+}
+
+static void test_apikey_and_activation(void **state)
+{
+    struct fx *f = *state;
+    char who[64], tenant[64], *tags = NULL;
+    enum role role;
+    assert_int_equal(store_apikey_insert(f->st, T, "h1", "ops", ROLE_OPERATOR, 1), 0);
+    assert_int_equal(store_apikey_find(f->st, "h1", who, tenant, &role), 0);
+    assert_string_equal(who, "ops");
+    assert_int_equal(role, ROLE_OPERATOR);
+    assert_int_equal(store_apikey_find(f->st, "nope", who, tenant, &role), -ENOENT);
+
+    assert_int_equal(store_activation_insert(f->st, T, "c1", "{\"env\":\"prod\"}", 1, 5000, "ops",
+                                             1), 0);
+    assert_int_equal(store_activation_consume(f->st, "c1", 6000, tenant, &tags), -ENOENT);
+    assert_int_equal(store_activation_consume(f->st, "c1", 10, tenant, &tags), 0);
+    assert_string_equal(tags, "{\"env\":\"prod\"}");
+    free(tags);
+    /* One use only. */
+    assert_int_equal(store_activation_consume(f->st, "c1", 10, tenant, &tags), -ENOENT);
+}
+
+static void test_agent_identity(void **state)
+{
+    struct fx *f = *state;
+    struct st_agent a;
+    char other[ID_BUF];
+    assert_int_equal(store_agent_by_machine(f->st, T, "m1", &a), 0);
+    assert_string_equal(a.agent_id, f->agent_id);
+    st_agent_free(&a);
+    add_agent(f->st, "db-1", "m2", other);
+    assert_int_equal(store_agent_remove(f->st, T, other), 0);
+    assert_int_equal(store_agent_get(f->st, T, other, &a), -ENOENT);
+    /* The machine id still finds the removed identity. */
+    assert_int_equal(store_agent_by_machine(f->st, T, "m2", &a), 0);
+    assert_true(a.removed);
+    st_agent_free(&a);
+}
+
+static void test_pull_and_lease_expiry(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF];
+    json_t *resp = NULL;
+    struct evq q = { 0 };
+    add_task(f, 100, 100000, t1);
+
+    assert_int_equal(taskops_pull(f->st, f->agent_id, 2000, 60000, 16, &q, &resp), 0);
+    assert_int_equal(json_array_size(json_object_get(resp, "tasks")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(resp, "tasks"), 0), "command")),
+                        "ZWNobyBoaQ==");
+    json_decref(resp);
+    assert_int_equal(q.count, 1);
+    evq_clear(&q);
+    /* Leased: not offered again before the lease ends... */
+    assert_int_equal(taskops_pull(f->st, f->agent_id, 3000, 60000, 16, NULL, &resp), 0);
+    assert_int_equal(json_array_size(json_object_get(resp, "tasks")), 0);
+    json_decref(resp);
+    /* ...but offered again after it. */
+    assert_int_equal(taskops_pull(f->st, f->agent_id, 62001, 60000, 16, NULL, &resp), 0);
+    assert_int_equal(json_array_size(json_object_get(resp, "tasks")), 1);
+    json_decref(resp);
+    /* Another agent never sees it. */
+    assert_int_equal(taskops_start(f->st, "agt-00000000000000000000", t1, 1, NULL), -ENOENT);
+}
+
+static void test_expiry(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF];
+    int64_t n = 0;
+    struct st_task t;
+    json_t *resp;
+    add_task(f, 100, 5000, t1);
+    assert_int_equal(taskops_expire(f->st, 4000, 100, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(taskops_pull(f->st, f->agent_id, 6000, 60000, 16, NULL, &resp), 0);
+    assert_int_equal(json_array_size(json_object_get(resp, "tasks")), 0);
+    json_decref(resp);
+    assert_int_equal(taskops_expire(f->st, 6000, 100, NULL, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_task_get(f->st, t1, &t), 0);
+    assert_string_equal(t.status, "expired");
+    st_task_free(&t);
+}
+
+static int collect(void *ud, const struct st_chunk *c)
+{
+    struct buf *b = ud;
+    return buf_append(b, c->data, c->len);
+}
+
+static void test_output_head_tail(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF];
+    int64_t next = -1;
+    struct st_task t;
+    struct buf all = BUF_INIT;
+    char chunk[30];
+
+    add_task(f, 100, 100000, t1);   /* head 50, tail 50 */
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 10, NULL), 0);
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 11, NULL), 0);   /* idempotent */
+    for (int i = 0; i < 10; i++) {
+        memset(chunk, 'a' + i, sizeof chunk);
+        assert_int_equal(taskops_output(f->st, f->agent_id, t1, i, ST_STDOUT, chunk, sizeof chunk,
+                                        NULL, &next), 0);
+        assert_int_equal(next, i + 1);
+    }
+    /* A duplicate is acknowledged, a gap refused with the next expected seq. */
+    assert_int_equal(taskops_output(f->st, f->agent_id, t1, 3, ST_STDOUT, "x", 1, NULL, &next), 0);
+    assert_int_equal(next, 10);
+    assert_int_equal(taskops_output(f->st, f->agent_id, t1, 12, ST_STDOUT, "x", 1, NULL, &next),
+                     TASKOPS_SEQ_GAP);
+    assert_int_equal(next, 10);
+
+    assert_int_equal(store_task_get(f->st, t1, &t), 0);
+    assert_int_equal(t.output_bytes, 300);
+    assert_int_equal(t.dropped_bytes, 200);
+    st_task_free(&t);
+    assert_int_equal(store_output_each(f->st, t1, 0, collect, &all), 0);
+    assert_int_equal(all.len, 100);
+    /* Head: 30 'a' + 20 'b'; tail: the last 50 bytes: 20 'i' + 30 'j'. */
+    assert_memory_equal(all.data, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbb", 50);
+    assert_memory_equal(all.data + 50, "iiiiiiiiiiiiiiiiiiiijjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", 50);
+    buf_free(&all);
+}
+
+static void test_finish_idempotent(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF], status[16];
+    struct task_finish ok = { .status = "succeeded", .has_exit_code = true, .exit_code = 0 };
+    struct task_finish bad = { .status = "failed", .has_exit_code = true, .exit_code = 1 };
+    add_task(f, 100, 100000, t1);
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 10, NULL), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &ok, 20, NULL, status), 0);
+    assert_string_equal(status, "succeeded");
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &bad, 30, NULL, status), 0);
+    assert_string_equal(status, "succeeded");
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 40, NULL), TASKOPS_FINAL);
+}
+
+static void test_cancel_before_start(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF];
+    struct st_task t;
+    struct evq q = { 0 };
+    add_task(f, 100, 100000, t1);
+    assert_int_equal(store_task_get(f->st, t1, &t), 0);
+    assert_int_equal(taskops_cancel(f->st, &t, 50, &q), 0);
+    assert_string_equal(t.status, "cancelled");
+    st_task_free(&t);
+    evq_clear(&q);
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 60, NULL), TASKOPS_CANCELLED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apikey_and_activation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_and_lease_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
