@@ -158,7 +158,12 @@ static void accept_task(struct dispatcher *d, json_t *task)
     int jrc = journal_create(d->a->cfg.data_dir, id, text, strlen(text));
     free(text);
     if (jrc == -EEXIST) {
+        pid_t pid;
+        uint64_t st;
         log_debug("task %s: already journaled, not running it again", id);
+        if (journal_classify(dir, &pid, &st) == JOURNAL_FINISHED &&
+            (j = job_new(d, id, dir, WORKER_REFINISH)) != NULL)
+            enqueue(d, j, true);
         goto out;
     }
     if (jrc) {

@@ -213,12 +213,39 @@ static int run_shim(struct worker *w)
     return tail(w);
 }
 
+/* Keeps the verdict of a task that never ran, so a repeated delivery can be answered with it. */
+static void write_invalid_result(struct worker *w)
+{
+    char path[PATH_MAX + 16], ts[32], *text;
+    json_t *res;
+
+    tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
+    res = json_pack("{s:s, s:n, s:n, s:s, s:i, s:i, s:s}", "status", "start_failed", "exit_code",
+                    "signal", "error", w->job->error, "output_bytes", 0, "spool_dropped_bytes", 0,
+                    "finished_at", ts);
+    text = res ? jsonu_dump(res) : NULL;
+    json_decref(res);
+    if (!text)
+        return;
+    snprintf(path, sizeof path, "%s/result", w->job->dir);
+    if (fs_write_atomic(path, text, strlen(text), 0600, true) != 0)
+        log_error("task %s: cannot record its start failure", w->job->task_id);
+    free(text);
+}
+
 static void work(struct worker *w)
 {
     enum worker_mode mode = w->job->mode;
     int rc = 0;
 
+    if (mode == WORKER_REFINISH) {
+        /* The server offered a task this agent already finished (a lost acknowledgement or a
+         * re-lease): report the stored verdict again; the finish call is idempotent. */
+        post_finish(w);
+        return;
+    }
     if (mode == WORKER_INVALID) {
+        write_invalid_result(w);
         rc = post_start(w);
         if (rc < 0)
             return;

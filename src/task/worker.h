@@ -19,6 +19,7 @@ enum worker_mode {
     WORKER_REPORT,  /* shim gone with a result: upload the rest and finish */
     WORKER_LOST,    /* shim gone without a result: finish undetermined */
     WORKER_INVALID, /* failed validation: finish start_failed with `error` */
+    WORKER_REFINISH,/* finished entry delivered again: repeat the stored verdict, run nothing */
 };
 
 struct worker_job {

@@ -74,7 +74,7 @@ class Proc:
     def alive(self):
         return self.p.poll() is None
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.alive():
             os.kill(self.p.pid, sig)
 

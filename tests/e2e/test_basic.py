@@ -61,7 +61,8 @@ class OneAgent(TetherTest):
         t = inv["tasks"][0]
         self.assertEqual(t["stdout"], "a\nc\n")
         self.assertEqual(t["stderr"], "b\n")
-        self.assertEqual(t["output"], "a\nb\nc\n")
+        # Two pipes cannot carry the order of writes across streams; both are complete.
+        self.assertEqual(sorted(t["output"].splitlines()), ["a", "b", "c"])
 
     def test_run_json_shape(self):
         out = self.cli("run", "-o", "json", "-t", "alpha", "--", "echo hi; exit 4",
