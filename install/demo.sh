@@ -39,7 +39,7 @@ if curl -fsS -o /dev/null "$URL/healthz" 2>/dev/null; then
     exit 1
 fi
 
-KEY=$("$BIN/tether-server" init --data-dir "$DEMO/server")
+KEY=$("$BIN/tether-server" init --data-dir "$DEMO/server" 2>>"$DEMO/server.log")
 setsid "$BIN/tether-server" serve --data-dir "$DEMO/server" --listen "127.0.0.1:$PORT" \
     --log-file "$DEMO/server.log" >/dev/null 2>&1 &
 echo $! > "$DEMO/server.pid"
