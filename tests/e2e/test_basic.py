@@ -125,6 +125,30 @@ class OneAgent(TetherTest):
         self.assertEqual(b"".join(b64(d["data"]) for e, d in again if e == "output"), output)
         self.assertEqual(again[-1][0], "end")
 
+    def test_agents_tag_show_and_remove(self):
+        self.cli("agents", "tag", "alpha", "env=prod", "role=web", server=self.server, check=0)
+        shown = json.loads(self.cli("agents", "show", "alpha", "-o", "json", server=self.server,
+                                    check=0).stdout)
+        self.assertEqual(shown["tags"], {"env": "prod", "role": "web"})
+        out = self.cli("run", "--tag", "env=prod", "--", "echo tagged", server=self.server, check=0)
+        self.assertEqual(out.stdout, b"tagged\n")
+        self.cli("agents", "tag", "alpha", "role-", server=self.server, check=0)
+        self.assertEqual(self.server.agents()["alpha"]["tags"], {"env": "prod"})
+        self.cli("agents", "rm", "alpha", server=self.server, check=0)
+        self.assertEqual(self.server.agents(), {})
+        # the removed agent's token no longer works: its connection is gone and stays gone
+        out = self.cli("run", "-t", "alpha", "--", "true", server=self.server)
+        self.assertNotEqual(out.returncode, 0)
+
+    def test_help_everywhere(self):
+        for args in (["--help"], ["run", "--help"], ["agents", "--help"], ["invocations", "--help"],
+                     ["logs", "--help"], ["cancel", "--help"], ["activation", "create", "--help"]):
+            out = self.cli(*args, check=0)
+            self.assertIn(b"tether", out.stdout + out.stderr, args)
+        out = self.cli("run", "--bogus-flag", server=self.server)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(b"tether:", out.stderr)
+
     def test_unknown_target(self):
         out = self.cli("run", "-t", "no-such-host", "--", "true", server=self.server)
         self.assertNotEqual(out.returncode, 0)
