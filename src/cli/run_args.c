@@ -15,6 +15,7 @@ const char run_usage[] =
     "usage: tether run [-t HOST_OR_ID ...] [--tag k=v ...] [--cidr NET] [--all]\n"
     "                  [--exclude HOST ...] [--user U] [--workdir DIR] [--timeout DURATION]\n"
     "                  [--interpreter sh|bash|python3|perl] [--env K=V ...] [--output-limit SIZE]\n"
+    "                  [--memory SIZE] [--pids N] [--cpu PERCENT]\n"
     "                  [--no-wait] [--max-concurrency N|P%] [--max-errors N] [-o json]\n"
     "                  [--] COMMAND...\n"
     "\n"
@@ -34,6 +35,9 @@ const char run_usage[] =
     "      --interpreter I sh (default), bash, python3 or perl\n"
     "      --env K=V       environment variable; repeat\n"
     "      --output-limit S  bytes kept per task: 4M, 64M ... (default 4M)\n"
+    "      --memory SIZE   memory limit per task (64M, 1G), enforced by a cgroup\n"
+    "      --pids N        process limit per task (fork bombs stop there)\n"
+    "      --cpu PERCENT   CPU limit per task, 100 = one core\n"
     "      --no-wait       print the invocation id and return\n"
     "  -o, --output FMT    json: wait, then print the result as JSON\n"
     "\n"
@@ -42,7 +46,7 @@ const char run_usage[] =
 
 enum {
     O_TARGET = 1, O_TAG, O_CIDR, O_ALL, O_EXCLUDE, O_USER, O_WORKDIR, O_TIMEOUT, O_INTERP, O_ENV,
-    O_NOWAIT, O_MAXCONC, O_MAXERR, O_OUTPUT, O_HELP, O_OUTLIMIT,
+    O_NOWAIT, O_MAXCONC, O_MAXERR, O_OUTPUT, O_HELP, O_OUTLIMIT, O_MEMORY, O_PIDS, O_CPU,
 };
 
 static const struct opt_spec run_specs[] = {
@@ -54,8 +58,19 @@ static const struct opt_spec run_specs[] = {
     { "no-wait", 0, false, O_NOWAIT },        { "max-concurrency", 0, true, O_MAXCONC },
     { "max-errors", 0, true, O_MAXERR },      { "output", 'o', true, O_OUTPUT },
     { "help", 'h', false, O_HELP },           { "output-limit", 0, true, O_OUTLIMIT },
-    { NULL, 0, false, 0 },
+    { "memory", 0, true, O_MEMORY },          { "pids", 0, true, O_PIDS },
+    { "cpu", 0, true, O_CPU },                { NULL, 0, false, 0 },
 };
+
+static json_t *limits_of(json_t *body)
+{
+    json_t *l = json_object_get(body, "limits");
+    if (!l) {
+        l = json_object();
+        json_object_set_new(body, "limits", l);
+    }
+    return l;
+}
 
 static json_t *targets_of(json_t *body)
 {
@@ -224,6 +239,21 @@ static int set_value(struct run_opts *o, int id, const char *v)
         if (cfg_parse_size(v, &d) != 0 || d < 1024 || d > 67108864)
             return cli_usage("run", "--output-limit: '%s' must be 1K...64M", v);
         json_object_set_new(b, "output_limit", json_integer(d));
+        return 0;
+    case O_MEMORY:
+        if (cfg_parse_size(v, &d) != 0 || d < (1 << 20) || d > (1LL << 40))
+            return cli_usage("run", "--memory: '%s' must be 1M...1T (like 64M, 2G)", v);
+        json_object_set_new(limits_of(b), "memory_bytes", json_integer(d));
+        return 0;
+    case O_PIDS:
+        if (parse_int(v, 1, 4194304, &x) != 0)
+            return cli_usage("run", "--pids: '%s' must be a number of processes >= 1", v);
+        json_object_set_new(limits_of(b), "pids", json_integer(x));
+        return 0;
+    case O_CPU:
+        if (parse_int(v, 1, 10000, &x) != 0)
+            return cli_usage("run", "--cpu: '%s' must be a percentage of one core, 1...10000", v);
+        json_object_set_new(limits_of(b), "cpu_percent", json_integer(x));
         return 0;
     case O_MAXCONC: return set_max_concurrency(b, v);
     case O_MAXERR:

@@ -15,8 +15,9 @@
 
 static const char *const body_keys[] = {
     "command", "interpreter", "targets", "user", "workdir", "env", "timeout_s", "output_limit",
-    "expires_in_s", "max_concurrency", "max_errors", NULL,
+    "expires_in_s", "max_concurrency", "max_errors", "limits", NULL,
 };
+static const char *const limit_keys[] = { "memory_bytes", "cpu_percent", "pids", NULL };
 static const char *const target_keys[] = { "agents", "tags", "cidr", "all", "exclude", NULL };
 static const char *const interpreters[] = { "sh", "bash", "python3", "perl", NULL };
 
@@ -155,6 +156,28 @@ static int parse_scalars(json_t *body, struct inv_request *req, char *err, size_
     return 0;
 }
 
+/* limits{memory_bytes 1 MiB..1 TiB, cpu_percent 1..100*ncpu (capped at 10000), pids 1..4194304};
+ * absent or 0 means no limit. */
+static int parse_limits(json_t *l, struct inv_request *req, char *err, size_t errlen)
+{
+    char sub[128];
+    if (!json_is_object(l))
+        return fail(err, errlen, "limits: must be an object");
+    if (jsonu_only_keys(l, limit_keys, sub, sizeof sub)) {
+        snprintf(err, errlen, "limits.%s", sub);
+        return -EINVAL;
+    }
+    if (jsonu_int(l, "memory_bytes", 0, 1LL << 40, &req->memory_bytes, sub, sizeof sub) < 0 ||
+        jsonu_int(l, "cpu_percent", 0, 10000, &req->cpu_percent, sub, sizeof sub) < 0 ||
+        jsonu_int(l, "pids", 0, 4194304, &req->pids, sub, sizeof sub) < 0) {
+        snprintf(err, errlen, "limits.%s", sub);
+        return -EINVAL;
+    }
+    if (req->memory_bytes && req->memory_bytes < (1 << 20))
+        return fail(err, errlen, "limits.memory_bytes: at least 1048576 (1 MiB), or 0 for none");
+    return 0;
+}
+
 int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen)
 {
     json_t *v;
@@ -182,6 +205,9 @@ int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t e
         req->empty_env = json_object();
         req->env = req->empty_env;
     }
+    v = json_object_get(body, "limits");
+    if (v && !json_is_null(v) && parse_limits(v, req, err, errlen))
+        return -EINVAL;
     v = json_object_get(body, "targets");
     if (!v || json_is_null(v))
         return fail(err, errlen, "targets: required");

@@ -18,6 +18,7 @@ struct inv_request {
     json_t *env;              /* borrowed object (may be empty) */
     json_t *targets;          /* borrowed object as given */
     int64_t timeout_s, output_limit, expires_in_s;
+    int64_t memory_bytes, cpu_percent, pids;  /* limits; 0: none */
     struct target_spec spec;
     json_t *empty_env;        /* owned: used when env is absent */
 };

@@ -64,11 +64,17 @@ static int make_invocation(struct req *r, const struct inv_request *q, int64_t n
     inv->workdir = q->workdir ? strdup(q->workdir) : NULL;
     inv->env = json_dumps(q->env, JSON_COMPACT | JSON_SORT_KEYS);
     inv->targets = json_dumps(q->targets, JSON_COMPACT);
+    json_t *limits = json_pack("{s:I, s:I, s:I}", "memory_bytes", (json_int_t)q->memory_bytes,
+                               "cpu_percent", (json_int_t)q->cpu_percent, "pids",
+                               (json_int_t)q->pids);
+    inv->limits = limits ? json_dumps(limits, JSON_COMPACT) : NULL;
+    json_decref(limits);
     inv->timeout_s = q->timeout_s;
     inv->output_limit = q->output_limit;
     inv->created_at = now;
     inv->expires_at = now + q->expires_in_s * 1000;
-    return inv->command && inv->env && inv->targets && (!q->workdir || inv->workdir) ? 0 : -1;
+    return inv->command && inv->env && inv->targets && inv->limits && (!q->workdir || inv->workdir)
+               ? 0 : -1;
 }
 
 /* Inserts the invocation and its tasks and queues the kicks. */

@@ -139,8 +139,9 @@ json_t *render_invocation(struct store *st, const struct st_invocation *inv,
     json_t *counts = json_object(), *o = NULL, *arr = NULL;
     json_t *env = json_loads(inv->env ? inv->env : "{}", 0, NULL);
     json_t *targets = json_loads(inv->targets ? inv->targets : "{}", 0, NULL);
+    json_t *limits = json_loads(inv->limits ? inv->limits : "{}", 0, NULL);
 
-    if (!counts || !env || !targets)
+    if (!counts || !env || !targets || !limits)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_object_get(counts, tasks[i].status);
@@ -156,6 +157,8 @@ json_t *render_invocation(struct store *st, const struct st_invocation *inv,
                   "created_at", render_ts(inv->created_at), "created_by", inv->created_by,
                   "cancel_requested", inv->cancel_requested, "counts", counts, "env", env,
                   "targets", targets);
+    if (o)
+        json_object_set(o, "limits", limits);
     if (!o)
         goto fail;
     if (with_tasks) {
@@ -173,6 +176,7 @@ json_t *render_invocation(struct store *st, const struct st_invocation *inv,
     json_decref(counts);
     json_decref(env);
     json_decref(targets);
+    json_decref(limits);
     return o;
 fail:
     json_decref(arr);
@@ -180,6 +184,7 @@ fail:
     json_decref(counts);
     json_decref(env);
     json_decref(targets);
+    json_decref(limits);
     return NULL;
 }
 

@@ -28,21 +28,21 @@ static json_t *pull_entry(const struct st_task *t, const struct st_invocation *i
     size_t clen = strlen(inv->command);
     char *cmd = malloc(b64_encoded_len(clen) + 1);
     json_t *env = json_loads(inv->env, 0, NULL), *o = NULL;
+    json_t *limits = json_loads(inv->limits ? inv->limits : "{}", 0, NULL);
 
-    if (!cmd || !env || b64_encode(inv->command, clen, cmd, b64_encoded_len(clen) + 1) < 0)
+    if (!cmd || !env || !limits || b64_encode(inv->command, clen, cmd, b64_encoded_len(clen) + 1) < 0)
         goto out;
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:o, s:o, "
-                  "s:{s:i, s:i, s:i}}",
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:o, s:o, s:O}",
                   "task_id", t->task_id, "invocation_id", t->invocation_id, "kind", "command",
                   "command", cmd, "interpreter", inv->interpreter, "user", inv->user, "workdir",
                   inv->workdir ? json_string(inv->workdir) : json_null(), "env", env,
                   "timeout_s", (json_int_t)inv->timeout_s, "output_limit",
                   (json_int_t)t->output_limit, "expires_at", render_ts(t->expires_at),
-                  "lease_expires_at", render_ts(t->lease_expires_at), "limits", "memory_bytes", 0,
-                  "cpu_percent", 0, "pids", 0);
+                  "lease_expires_at", render_ts(t->lease_expires_at), "limits", limits);
 out:
     free(cmd);
     json_decref(env);
+    json_decref(limits);
     return o;
 }
 

@@ -66,6 +66,9 @@ static const char *const migrations[] = {
 
     /* 2: every table carries its tenant, output rows too. */
     "ALTER TABLE task_output ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default';",
+
+    /* 3: per-task resource limits (issue 3), a JSON object like the wire form. */
+    "ALTER TABLE invocations ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';",
 };
 
 int sq_fail(struct store *st, const char *what)
@@ -217,6 +220,11 @@ void store_close(struct store *st)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
     free(st);
+}
+
+int store_schema_latest(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
 }
 
 int store_schema_version(struct store *st)

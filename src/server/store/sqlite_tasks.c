@@ -8,7 +8,7 @@
 
 #define INV_COLS                                                                             \
     "invocation_id, tenant_id, command, interpreter, user, workdir, env, targets, timeout_s, " \
-    "output_limit, expires_at, created_at, created_by, cancel_requested"
+    "output_limit, expires_at, created_at, created_by, cancel_requested, limits"
 
 #define TASK_COLS                                                                            \
     "task_id, invocation_id, agent_id, tenant_id, status, cancel_requested, exit_code, signal, " \
@@ -62,7 +62,8 @@ void st_invocation_free(struct st_invocation *inv)
     free(inv->workdir);
     free(inv->env);
     free(inv->targets);
-    inv->command = inv->workdir = inv->env = inv->targets = NULL;
+    free(inv->limits);
+    inv->command = inv->workdir = inv->env = inv->targets = inv->limits = NULL;
 }
 
 void st_invocation_array_free(struct st_invocation *a, size_t n)
@@ -92,7 +93,8 @@ static int read_invocation(sqlite3_stmt *s, void *row)
     v->created_at = sqlite3_column_int64(s, 11);
     sq_col_copy(s, 12, v->created_by, sizeof v->created_by);
     v->cancel_requested = sqlite3_column_int(s, 13) != 0;
-    if (!v->command || !v->env || !v->targets) {
+    v->limits = sq_col_dup(s, 14);
+    if (!v->command || !v->env || !v->targets || !v->limits) {
         st_invocation_free(v);
         return -ENOMEM;
     }
@@ -102,7 +104,7 @@ static int read_invocation(sqlite3_stmt *s, void *row)
 int store_invocation_insert(struct store *st, const struct st_invocation *v)
 {
     sqlite3_stmt *s = sq_prep(st, "INSERT INTO invocations(" INV_COLS ") VALUES(?,?,?,?,?,?,?,?,"
-                                  "?,?,?,?,?,?)");
+                                  "?,?,?,?,?,?,?)");
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, v->invocation_id);
@@ -119,6 +121,7 @@ int store_invocation_insert(struct store *st, const struct st_invocation *v)
     sqlite3_bind_int64(s, 12, v->created_at);
     sq_bind_text(s, 13, v->created_by);
     sqlite3_bind_int(s, 14, v->cancel_requested);
+    sq_bind_text(s, 15, v->limits ? v->limits : "{}");
     return sq_done(st, s);
 }
 

@@ -49,6 +49,7 @@ struct st_invocation {
     char *workdir;   /* NULL: the user's home */
     char *env;       /* JSON object */
     char *targets;   /* JSON object as given */
+    char *limits;    /* JSON object {memory_bytes, cpu_percent, pids}; zeros: none */
     int64_t timeout_s, output_limit, expires_at, created_at;
     char created_by[64];
     bool cancel_requested;
@@ -84,6 +85,8 @@ typedef int (*st_chunk_cb)(void *ud, const struct st_chunk *c);
 /* Opening creates the file (0600) and migrates the schema to the newest version. */
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
+/* The schema version this server migrates to. */
+int store_schema_latest(void);
 int store_schema_version(struct store *st);
 
 int store_begin(struct store *st);
