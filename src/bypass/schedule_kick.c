@@ -1,9 +1,11 @@
 /*
  * schedule_kick: the fallback pull. Every poll_interval (±20 % jitter, so a fleet does not pull in
  * lockstep) and right after every WebSocket (re)connect, it wakes the dispatcher, so a lost kick
- * costs at most one interval. It also garbage-collects the journal hourly.
+ * costs at most one interval. It also garbage-collects the journal and
+ * empty task cgroups hourly.
  */
 #include "bypass/bypass.h"
+#include "task/cgroup_agent.h"
 #include "task/journal.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -36,6 +38,9 @@ void *schedule_kick_main(void *arg)
             int n = journal_gc(a->cfg.data_dir, JOURNAL_KEEP_MS);
             if (n > 0)
                 log_info("journal: removed %d old entries", n);
+            n = cgroup_agent_gc(a->cfg.data_dir);
+            if (n > 0)
+                log_info("cgroups: removed %d empty task cgroup(s)", n);
             last_gc = tm_mono_ms();
         }
     }

@@ -9,6 +9,7 @@
 #include "main/ws_client.h"
 #include "bypass/bypass.h"
 #include "bypass/running_tasks.h"
+#include "task/cgroup_agent.h"
 #include "task/journal.h"
 #include "task/spawn.h"
 #include "common/fsutil.h"
@@ -150,6 +151,13 @@ int agent_run(struct agent *a)
     n = journal_gc(a->cfg.data_dir, 24 * 3600 * 1000);
     if (n > 0)
         log_info("journal: removed %d old entries", n);
+    if (cgroup_agent_report(a->cfg.cgroups) != 0) {
+        rc = -EINVAL;
+        goto out;
+    }
+    n = cgroup_agent_gc(a->cfg.data_dir);
+    if (n > 0)
+        log_info("cgroups: removed %d empty task cgroup(s)", n);
     n = dispatcher_reattach(a->disp);
     if (n > 0)
         log_info("journal: %d unfinished task(s) re-attached", n);

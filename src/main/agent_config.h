@@ -23,6 +23,8 @@ struct agent_config {
     int64_t max_concurrent_tasks;
     int64_t kill_grace;
     int64_t spool_limit;
+    int64_t profile_timeout;
+    char *cgroups;
     int64_t ws_ping_interval;
     int64_t log_max_size;
 };

@@ -150,6 +150,10 @@ static void accept_task(struct dispatcher *d, json_t *task)
     /* the agent's own settings travel with the task so the shim needs no config */
     json_object_set_new(task, "spool_limit", json_integer(d->a->cfg.spool_limit));
     json_object_set_new(task, "kill_grace_s", json_integer(d->a->cfg.kill_grace));
+    json_object_set_new(task, "profile_timeout_s", json_integer(d->a->cfg.profile_timeout));
+    json_object_set_new(task, "cgroups", json_string(d->a->cfg.cgroups &&
+                                                     strcmp(d->a->cfg.cgroups, "off") == 0
+                                                 ? "off" : "auto"));
     text = jsonu_dump(task);
     if (!text) {
         log_error("task %s: cannot encode it for the journal", id);

@@ -1,13 +1,17 @@
 /*
  * Task shim main loop; see shim.h. Order of work: record our pid, load and re-validate the task,
- * resolve the user, write the script, fork the command, then spool its output until both pipes
+ * resolve the user and check their shell, write the script, make the task's cgroup (limits),
+ * capture the user's login environment, fork the command, then spool its output until both pipes
  * close (or 500 ms after the command exited: a background child holding stdout must not hang the
- * task), and write DIR/result atomically.
+ * task), clean up the cgroup and write DIR/result atomically.
  */
 #include "task/shim.h"
+#include "task/cgroup.h"
 #include "task/journal.h"
 #include "task/shim_child.h"
 #include "task/shim_env.h"
+#include "task/shim_profile.h"
+#include "task/verdict.h"
 #include "task/spool.h"
 #include "task/task_spec.h"
 #include "common/fsutil.h"
@@ -33,8 +37,6 @@
 #define DRAIN_AFTER_EXIT_MS 500
 #define READ_CHUNK 65536
 
-enum kill_reason { KILL_NONE, KILL_TIMEOUT, KILL_CANCEL };
-
 struct shim {
     const char *dir;
     struct task_spec spec;
@@ -51,6 +53,10 @@ struct shim {
     bool killed_hard;
     uint64_t output_bytes, spooled, dropped;
     char *buf;
+    struct cgroup_host *host;
+    struct cgroup_task cg;
+    bool never_ran;          /* cancelled or timed out while the profile ran */
+    char note[256];          /* one-line warning for the agent log ("" for none) */
 };
 
 static int write_result(struct shim *s, const char *status, json_t *exit_code, const char *sig,
@@ -62,10 +68,11 @@ static int write_result(struct shim *s, const char *status, json_t *exit_code, c
     int rc;
 
     tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
-    r = json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:I, s:s}", "status", status, "exit_code",
+    r = json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:I, s:s, s:s?}", "status", status, "exit_code",
                   exit_code ? exit_code : json_null(), "signal", sig, "error", error,
                   "output_bytes", (json_int_t)s->output_bytes, "spool_dropped_bytes",
-                  (json_int_t)s->dropped, "finished_at", ts);
+                  (json_int_t)s->dropped, "finished_at", ts, "note",
+                  s->note[0] ? s->note : NULL);
     text = r ? jsonu_dump(r) : NULL;
     json_decref(r);
     if (!text)
@@ -140,31 +147,115 @@ static int write_script(struct shim *s, char *err, size_t errlen)
     return rc;
 }
 
-static int build_env(struct shim *s, struct shim_env *e)
+/* Appends output to the spool, or past spool_limit only counts it (the task never blocks). */
+static void spool_output(struct shim *s, int stream, const char *data, size_t n)
 {
-    const char *k;
-    json_t *v;
+    s->output_bytes += (uint64_t)n;
+    if (s->spec.spool_limit > 0 &&
+        s->spooled + (uint64_t)n + SPOOL_HDR > (uint64_t)s->spec.spool_limit) {
+        s->dropped += (uint64_t)n;
+        return;
+    }
+    if (spool_append(s->spool_fd, stream, data, n) == 0)
+        s->spooled += (uint64_t)n + SPOOL_HDR;
+    else
+        s->dropped += (uint64_t)n;
+}
+
+static const char *login_shell(const struct shim *s)
+{
+    return s->pw.pw_shell && *s->pw.pw_shell ? s->pw.pw_shell : "/bin/sh";
+}
+
+static int base_env(struct shim *s, struct shim_env *e)
+{
     int rc = 0;
 
     rc |= shim_env_set(e, "HOME", s->pw.pw_dir);
     rc |= shim_env_set(e, "USER", s->pw.pw_name);
     rc |= shim_env_set(e, "LOGNAME", s->pw.pw_name);
-    rc |= shim_env_set(e, "SHELL", s->pw.pw_shell && *s->pw.pw_shell ? s->pw.pw_shell : "/bin/sh");
+    rc |= shim_env_set(e, "SHELL", login_shell(s));
     rc |= shim_env_set(e, "PATH", shim_env_path());
     if (rc)
         return -ENOMEM;
-    rc = shim_env_load_file(e, "/etc/environment");
+    return shim_env_load_file(e, "/etc/environment");
+}
+
+static struct shim_child_args child_args(struct shim *s, char *const *envp)
+{
+    return (struct shim_child_args){ .user = s->pw.pw_name, .uid = s->pw.pw_uid,
+                                     .gid = s->pw.pw_gid,
+                                     .workdir = s->spec.workdir ? s->spec.workdir : s->pw.pw_dir,
+                                     .workdir_explicit = s->spec.workdir != NULL,
+                                     .interpreter = s->spec.interpreter, .script = s->script,
+                                     .envp = envp, .out_fd = -1, .err_fd = -1, .status_fd = -1,
+                                     .cg = &s->cg };
+}
+
+/* Runs the user's profile and replaces *e with what it exported. On a timeout or failure the
+ * base environment stays and a note goes to the task's stderr. Returns 1 when a timeout or
+ * cancel signal arrived meanwhile (the command must not start), else 0. */
+static int login_env(struct shim *s, struct shim_env *e)
+{
+    struct shim_env prof = { 0 };
+    struct shim_child_args a = child_args(s, e->vars);
+    enum profile_result r;
+    char line[300];
+    int sig = 0;
+
+    a.workdir = s->pw.pw_dir;
+    a.workdir_explicit = false;
+    r = shim_profile_capture(&a, login_shell(s), s->spec.profile_timeout_s * 1000, s->sig_fd,
+                             &prof, &sig);
+    if (r == PROFILE_OK) {
+        shim_env_free(e);
+        *e = prof;
+        return 0;
+    }
+    shim_env_free(&prof);
+    if (r == PROFILE_SIGNALLED) {
+        s->reason = sig == SIGUSR1 ? KILL_TIMEOUT : KILL_CANCEL;
+        s->never_ran = true;
+        return 1;
+    }
+    if (r == PROFILE_TIMEOUT)
+        snprintf(s->note, sizeof s->note,
+                 "profile of user '%s' did not finish in %lld s; running without it",
+                 s->pw.pw_name, (long long)s->spec.profile_timeout_s);
+    else
+        snprintf(s->note, sizeof s->note, "profile of user '%s' failed; running without it",
+                 s->pw.pw_name);
+    snprintf(line, sizeof line, "tether: %s\n", s->note);
+    spool_output(s, SPOOL_STDERR, line, strlen(line));
+    return 0;
+}
+
+/* The login environment, the task's env on top, and the identity variables forced last. Returns
+ * 0, 1 when cancelled meanwhile, or -ENOMEM. */
+static int build_env(struct shim *s, struct shim_env *e)
+{
+    const char *k;
+    json_t *v;
+    int rc = base_env(s, e);
+
     if (rc)
         return rc;
+    if (login_env(s, e) != 0)
+        return 1;
     json_object_foreach(s->spec.env, k, v) {
         rc = shim_env_set(e, k, json_string_value(v));
         if (rc)
             return rc;
     }
-    return 0;
+    rc |= shim_env_set(e, "HOME", s->pw.pw_dir);
+    rc |= shim_env_set(e, "USER", s->pw.pw_name);
+    rc |= shim_env_set(e, "LOGNAME", s->pw.pw_name);
+    rc |= shim_env_set(e, "SHELL", login_shell(s));
+    return rc ? -ENOMEM : 0;
 }
 
-/* Forks the command. Returns 0, or -1 with err holding the start failure. */
+/* Forks the command. Returns 0 (also when cancelled before it started: s->never_ran), or -1 with
+ * err holding the start failure. */
 static int spawn_command(struct shim *s, char *err, size_t errlen)
 {
     int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 }, rc = -1;
@@ -172,20 +263,25 @@ static int spawn_command(struct shim *s, char *err, size_t errlen)
     struct shim_child_args a;
     ssize_t n;
 
-    if (build_env(s, &env) != 0) {
+    rc = build_env(s, &env);
+    if (rc == 1) {
+        rc = 0;
+        goto out;
+    }
+    if (rc != 0) {
+        rc = -1;
         snprintf(err, errlen, "cannot build the environment");
         goto out;
     }
+    rc = -1;
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         goto out;
     }
-    a = (struct shim_child_args){ .user = s->pw.pw_name, .uid = s->pw.pw_uid,
-                                  .gid = s->pw.pw_gid,
-                                  .workdir = s->spec.workdir ? s->spec.workdir : s->pw.pw_dir,
-                                  .interpreter = s->spec.interpreter, .script = s->script,
-                                  .envp = env.vars, .out_fd = out[1], .err_fd = errp[1],
-                                  .status_fd = st[1] };
+    a = child_args(s, env.vars);
+    a.out_fd = out[1];
+    a.err_fd = errp[1];
+    a.status_fd = st[1];
     s->child = fork();
     if (s->child < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -226,13 +322,19 @@ static void begin_kill(struct shim *s, enum kill_reason why, int64_t now)
     s->reason = why;
     kill(-s->child, SIGTERM);
     kill(s->child, SIGTERM);
+    /* members that left the session (setsid, double fork) get the same chance to clean up */
+    cgroup_task_signal(&s->cg, SIGTERM);
     s->kill_at = now + s->spec.kill_grace_s * 1000;
 }
 
 static void kill_hard(struct shim *s)
 {
+    if (cgroup_task_active(&s->cg))
+        cgroup_task_kill(&s->cg);
     if (s->child > 0)
         kill(-s->child, SIGKILL);
+    /* the safety net, and the only net without a cgroup: the shim is a subreaper, so escaped
+     * daemons are still its descendants */
     for (int round = 0; round < 5 && shim_kill_descendants(SIGKILL) > 0; round++)
         tm_sleep_ms(10);
     s->killed_hard = true;
@@ -277,16 +379,7 @@ static void read_pipe(struct shim *s, int stream)
         s->pipes[stream] = -1;
         return;
     }
-    s->output_bytes += (uint64_t)n;
-    if (s->spec.spool_limit > 0 &&
-        s->spooled + (uint64_t)n + SPOOL_HDR > (uint64_t)s->spec.spool_limit) {
-        s->dropped += (uint64_t)n; /* past the cap: count, keep draining so the task never blocks */
-        return;
-    }
-    if (spool_append(s->spool_fd, stream, s->buf, (size_t)n) == 0)
-        s->spooled += (uint64_t)n + SPOOL_HDR;
-    else
-        s->dropped += (uint64_t)n;
+    spool_output(s, stream, s->buf, (size_t)n);
 }
 
 static int64_t next_timeout(struct shim *s, int64_t now)
@@ -335,36 +428,89 @@ static void run_loop(struct shim *s)
     }
 }
 
+/* After a kill the cgroup must empty before it can go; orphans reparented to the shim are reaped
+ * meanwhile. A normal exit leaves daemons (and so the cgroup) alone: the agent's GC removes it
+ * once they are gone. */
+static void cleanup_cgroup(struct shim *s)
+{
+    if (!cgroup_task_active(&s->cg))
+        return;
+    for (int i = 0; s->killed_hard && i < 200 && !cgroup_task_empty(&s->cg); i++) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (i % 20 == 19)
+            cgroup_task_kill(&s->cg);
+        tm_sleep_ms(10);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    cgroup_task_remove(&s->cg);
+}
+
 static int finish(struct shim *s)
 {
-    char sig[32] = "", err[128];
-    const char *status;
+    struct task_outcome o = { .reason = s->reason, .wait_status = s->child_status,
+                              .limits = s->cg.limits, .timeout_s = s->spec.timeout_s,
+                              .dropped = s->dropped, .spool_limit = s->spec.spool_limit };
+    struct task_verdict v;
     json_t *code = NULL;
-    int st = s->child_status;
 
-    /* a killed task leaves nothing behind, even what escaped its session */
-    if (s->reason != KILL_NONE)
+    if (cgroup_task_active(&s->cg))
+        o.hits = cgroup_task_hits(&s->cg);
+    /* a killed task leaves nothing behind, even what escaped its session; a task that hit a
+     * limit (a fork bomb) does not outlive its main process either */
+    if (s->reason != KILL_NONE || o.hits)
         kill_hard(s);
-    if (WIFSIGNALED(st) && sigabbrev_np(WTERMSIG(st)))
-        snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(WTERMSIG(st)));
-    else if (WIFSIGNALED(st))
-        snprintf(sig, sizeof sig, "SIG%d", WTERMSIG(st));
-    if (WIFEXITED(st))
-        code = json_integer(WEXITSTATUS(st));
-    if (s->reason == KILL_TIMEOUT) {
-        status = "timed_out";
-        snprintf(err, sizeof err, "timed out after %lld s", (long long)s->spec.timeout_s);
-    } else if (s->reason == KILL_CANCEL) {
-        status = "cancelled";
-        snprintf(err, sizeof err, "cancelled");
-    } else {
-        status = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "succeeded" : "failed";
-        err[0] = '\0';
-        if (s->dropped)
-            snprintf(err, sizeof err, "spool limit reached: %llu bytes dropped",
-                     (unsigned long long)s->dropped);
+    cleanup_cgroup(s);
+    task_verdict_decide(&o, &v);
+    if (s->never_ran) {
+        v.has_exit_code = false;
+        v.signal[0] = '\0';
     }
-    return write_result(s, status, code, sig[0] ? sig : NULL, err[0] ? err : NULL) == 0 ? 0 : 1;
+    if (v.has_exit_code)
+        code = json_integer(v.exit_code);
+    return write_result(s, v.status, code, v.signal[0] ? v.signal : NULL,
+                        v.error[0] ? v.error : NULL) == 0 ? 0 : 1;
+}
+
+/* A user whose login is locked does not get commands run either. */
+static int check_shell(struct shim *s, char *err, size_t errlen)
+{
+    const char *sh = login_shell(s), *base = strrchr(sh, '/');
+
+    base = base ? base + 1 : sh;
+    if (strcmp(base, "nologin") == 0 || strcmp(base, "false") == 0 || access(sh, X_OK) != 0) {
+        snprintf(err, errlen, "user '%s' has no login shell (%s)", s->pw.pw_name, sh);
+        return -1;
+    }
+    return 0;
+}
+
+/* The task's cgroup. Without one the task still runs (session + subreaper containment), unless
+ * it asked for limits: those are never silently dropped. */
+static int make_cgroup(struct shim *s, char *err, size_t errlen)
+{
+    struct cgroup_limits lim = { .memory_bytes = s->spec.memory_bytes,
+                                 .cpu_percent = s->spec.cpu_percent, .pids = s->spec.pids };
+    bool want = lim.memory_bytes > 0 || lim.cpu_percent > 0 || lim.pids > 0;
+    char why[512] = "";
+    int rc = -ENOTSUP;
+
+    if (s->spec.cgroups_off)
+        snprintf(why, sizeof why, "cgroups = off in the agent's configuration");
+    else if (geteuid() != 0)
+        snprintf(why, sizeof why, "the agent does not run as root");
+    else if (!(s->host = calloc(1, sizeof *s->host)))
+        snprintf(why, sizeof why, "out of memory");
+    else if (cgroup_host_detect(s->host, why, sizeof why) == 0)
+        rc = cgroup_task_create(s->host, s->spec.task_id, &lim, &s->cg, why, sizeof why);
+    if (rc && want) {
+        snprintf(err, errlen, "limits requested but cgroups are not available: %s", why);
+        return -1;
+    }
+    if (rc)
+        memset(&s->cg, 0, sizeof s->cg);
+    return 0;
 }
 
 static int setup(struct shim *s, char *err, size_t errlen)
@@ -381,7 +527,7 @@ static int setup(struct shim *s, char *err, size_t errlen)
         snprintf(err, errlen, "user '%s' does not exist", s->spec.user);
         return -1;
     }
-    if (write_script(s, err, errlen) != 0)
+    if (check_shell(s, err, errlen) != 0 || write_script(s, err, errlen) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/output", s->dir);
     s->spool_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -399,7 +545,7 @@ static int setup(struct shim *s, char *err, size_t errlen)
         snprintf(err, errlen, "shim setup failed: %s", strerror(errno));
         return -1;
     }
-    return 0;
+    return make_cgroup(s, err, errlen);
 }
 
 int shim_main(const char *dir)
@@ -420,15 +566,20 @@ int shim_main(const char *dir)
         goto out;
     }
     if (setup(s, err, sizeof err) != 0 || spawn_command(s, err, sizeof err) != 0) {
+        cleanup_cgroup(s);
         rc = start_failed(s, err);
         goto out;
     }
-    /* one extra second so the agent's own timeout (which reports the same) normally comes first */
-    s->deadline = tm_mono_ms() + s->spec.timeout_s * 1000 + 1000;
-    run_loop(s);
+    if (!s->never_ran) {
+        /* one extra second so the agent's own timeout (which reports the same) normally comes
+         * first */
+        s->deadline = tm_mono_ms() + s->spec.timeout_s * 1000 + 1000;
+        run_loop(s);
+    }
     rc = finish(s);
 out:
     task_spec_free(&s->spec);
+    free(s->host);
     free(s->buf);
     free(s);
     return rc;

@@ -4,6 +4,7 @@
  */
 #include "task/shim_child.h"
 #include "task/shim_env.h"
+#include "task/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,12 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-__attribute__((noreturn)) static void fail(const struct shim_child_args *a, const char *fmt,
-                                           const char *arg, int err)
+__attribute__((noreturn)) static void fail(const struct shim_child_args *a, const char *msg)
 {
-    char msg[512];
-    int n = snprintf(msg, sizeof msg, fmt, arg, strerror(err));
-    if (n > 0 && write(a->status_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0)
+    size_t n = strlen(msg);
+
+    if (a->status_fd >= 0 && write(a->status_fd, msg, n) < 0)
         _exit(126);
     _exit(127);
 }
@@ -39,19 +39,54 @@ static void reset_signals(void)
             sigaction(s, &dfl, NULL);
 }
 
+/* initgroups + setgid + setuid, each checked, then proof that there is no way back. As root this
+ * always runs, even for user root, so the supplementary groups are the user's and never whatever
+ * the agent was started with. */
 static void drop_privileges(const struct shim_child_args *a)
 {
-    if (getuid() == a->uid && geteuid() == a->uid && getgid() == a->gid)
-        return;
+    char msg[512];
+    const char *what = NULL;
+
+    if (geteuid() != 0) {
+        /* an unprivileged agent (tests) can only run tasks as itself */
+        if (getuid() == a->uid && geteuid() == a->uid)
+            return;
+        snprintf(msg, sizeof msg, "cannot run as user '%s': the agent does not run as root",
+                 a->user);
+        fail(a, msg);
+    }
     if (initgroups(a->user, a->gid) < 0)
-        fail(a, "initgroups for user '%s' failed: %s", a->user, errno);
-    if (setgid(a->gid) < 0)
-        fail(a, "setgid for user '%s' failed: %s", a->user, errno);
-    if (setuid(a->uid) < 0)
-        fail(a, "setuid for user '%s' failed: %s", a->user, errno);
-    /* paranoia: make sure there is no way back */
-    if (a->uid != 0 && (setuid(0) == 0 || geteuid() != a->uid))
-        fail(a, "could not drop privileges to user '%s'%s", a->user, 0);
+        what = "initgroups";
+    else if (setgid(a->gid) < 0)
+        what = "setgid";
+    else if (setuid(a->uid) < 0)
+        what = "setuid";
+    if (what) {
+        snprintf(msg, sizeof msg, "%s for user '%s' failed: %s", what, a->user, strerror(errno));
+        fail(a, msg);
+    }
+    if (getuid() != a->uid || geteuid() != a->uid || getgid() != a->gid || getegid() != a->gid ||
+        (a->uid != 0 && setuid(0) == 0)) {
+        snprintf(msg, sizeof msg, "could not drop privileges to user '%s'", a->user);
+        fail(a, msg);
+    }
+}
+
+/* What both children do first: own session, default signals, the task's cgroups (joined while
+ * still root: cgroup.procs belongs to root), then the user's identity. */
+static void become_user(const struct shim_child_args *a)
+{
+    char msg[CG_PATH + 128], failed[CG_PATH] = "";
+    int rc;
+
+    setsid();
+    reset_signals();
+    if (a->cg && cgroup_task_active(a->cg) &&
+        (rc = cgroup_task_join(a->cg, failed, sizeof failed)) != 0) {
+        snprintf(msg, sizeof msg, "cannot join the task cgroup %s: %s", failed, strerror(-rc));
+        fail(a, msg);
+    }
+    drop_privileges(a);
 }
 
 static void setup_fds(const struct shim_child_args *a)
@@ -60,11 +95,11 @@ static void setup_fds(const struct shim_child_args *a)
     int sfd = a->status_fd;
 
     if (null < 0 || dup2(null, 0) < 0 || dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0)
-        fail(a, "cannot set up standard streams%s: %s", "", errno);
+        fail(a, "cannot set up standard streams");
     /* keep only 0-2 and the status pipe (moved to 3, close-on-exec) */
     if (sfd != 3) {
         if (dup3(sfd, 3, O_CLOEXEC) < 0)
-            fail(a, "cannot set up status pipe%s: %s", "", errno);
+            fail(a, "cannot set up the status pipe");
         ((struct shim_child_args *)a)->status_fd = 3;
     }
     close_range(4, ~0U, 0);
@@ -73,15 +108,19 @@ static void setup_fds(const struct shim_child_args *a)
 void shim_child_exec(const struct shim_child_args *a)
 {
     char *argv[3];
-    char path[PATH_MAX];
+    char path[PATH_MAX], msg[PATH_MAX + 256];
     const char *dirs = shim_env_path();
     int last_err = ENOENT;
 
-    setsid();
-    reset_signals();
-    drop_privileges(a);
-    if (chdir(a->workdir) < 0)
-        fail(a, "cannot change to directory '%s': %s", a->workdir, errno);
+    become_user(a);
+    /* checked as the user: root may enter directories the user cannot */
+    if (chdir(a->workdir) < 0) {
+        if (a->workdir_explicit || chdir("/") < 0) {
+            snprintf(msg, sizeof msg, "workdir '%s' is not accessible to user '%s': %s",
+                     a->workdir, a->user, strerror(errno));
+            fail(a, msg);
+        }
+    }
     setup_fds(a);
     argv[0] = (char *)a->interpreter;
     argv[1] = (char *)a->script;
@@ -98,7 +137,30 @@ void shim_child_exec(const struct shim_child_args *a)
         if (*dirs == ':')
             dirs++;
     }
-    fail(a, "cannot run interpreter '%s': %s", a->interpreter, last_err);
+    snprintf(msg, sizeof msg, "cannot run interpreter '%s': %s", a->interpreter,
+             strerror(last_err));
+    fail(a, msg);
+}
+
+void shim_child_profile(const struct shim_child_args *a, const char *shell, const char *script,
+                        int env_fd)
+{
+    char *argv[] = { (char *)shell, "-c", (char *)script, NULL };
+    int null;
+
+    become_user(a);
+    if (chdir(a->workdir) < 0 && chdir("/") < 0)
+        _exit(127);
+    null = open("/dev/null", O_RDWR);
+    /* profile chatter is discarded; only fd 3 (the environment pipe) leads back to the shim */
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        _exit(127);
+    /* dup2 onto itself would keep close-on-exec */
+    if (env_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(env_fd, 3) != 3)
+        _exit(127);
+    close_range(4, ~0U, 0);
+    execve(shell, argv, a->envp);
+    _exit(127);
 }
 
 /* Parent pid from /proc/<pid>/stat (after the last ')'), or -1. */

@@ -66,6 +66,54 @@ static bool name_ok(const char *s)
     return true;
 }
 
+/* Variables a shell sets for itself; a captured login environment must not pin them. */
+static bool shell_internal(const char *kv, size_t nlen)
+{
+    static const char *const names[] = { "PWD", "OLDPWD", "SHLVL", "_", NULL };
+
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == nlen && strncmp(kv, names[i], nlen) == 0)
+            return true;
+    return false;
+}
+
+int shim_env_parse_nul(struct shim_env *e, const char *buf, size_t len)
+{
+    size_t i = 0;
+    int added = 0;
+
+    while (i < len) {
+        const char *kv = buf + i, *end = memchr(kv, '\0', len - i), *eq;
+        size_t kvlen = end ? (size_t)(end - kv) : len - i;
+        char name[256];
+
+        i += kvlen + 1;
+        if (!end)
+            break; /* a cut-off last entry (the writer died mid-way) is not trusted */
+        eq = memchr(kv, '=', kvlen);
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof name || shell_internal(kv, (size_t)(eq - kv)))
+            continue;
+        memcpy(name, kv, (size_t)(eq - kv));
+        name[eq - kv] = '\0';
+        if (!name_ok(name))
+            continue;
+        if (shim_env_set(e, name, eq + 1) != 0)
+            return -ENOMEM;
+        added++;
+    }
+    return added;
+}
+
+const char *shim_env_get(const struct shim_env *e, const char *name)
+{
+    size_t nlen = strlen(name);
+
+    for (size_t i = 0; i < e->n; i++)
+        if (strncmp(e->vars[i], name, nlen) == 0 && e->vars[i][nlen] == '=')
+            return e->vars[i] + nlen + 1;
+    return NULL;
+}
+
 /* KEY=value, KEY="value", KEY='value', optional "export "; comments and junk lines are skipped
  * (TAT's parser stopped at the first line without '=' — that is the bug not to copy). */
 int shim_env_load_file(struct shim_env *e, const char *path)

@@ -137,14 +137,28 @@ static int parse_ints(json_t *task, struct task_spec *s, char *err, size_t errle
         return -EINVAL;
     if (jsonu_int(task, "kill_grace_s", 0, 3600, &s->kill_grace_s, err, errlen) < 0)
         return -EINVAL;
+    s->profile_timeout_s = 10;
+    if (jsonu_int(task, "profile_timeout_s", 1, 3600, &s->profile_timeout_s, err, errlen) < 0)
+        return -EINVAL;
+    if (json_object_get(task, "cgroups")) {
+        const char *v = NULL;
+        if (jsonu_str(task, "cgroups", &v, err, errlen) < 0)
+            return -EINVAL;
+        if (strcmp(v, "auto") != 0 && strcmp(v, "off") != 0)
+            return bad(err, errlen, "must be auto or off", "cgroups");
+        s->cgroups_off = strcmp(v, "off") == 0;
+    }
     if (limits && !json_is_null(limits)) {
-        const char *const keys[] = { "memory_bytes", "cpu_percent", "pids", NULL };
-        int64_t dummy;
+        /* the server's bounds, checked again: the journal is not trusted more than the wire */
         if (!json_is_object(limits))
             return bad(err, errlen, "must be an object", "limits");
-        for (int i = 0; keys[i]; i++)
-            if (jsonu_int(limits, keys[i], 0, INT64_MAX, &dummy, err, errlen) < 0)
-                return -EINVAL;
+        if (jsonu_int(limits, "memory_bytes", 0, 1LL << 40, &s->memory_bytes, err, errlen) < 0 ||
+            jsonu_int(limits, "cpu_percent", 0, 10000, &s->cpu_percent, err, errlen) < 0 ||
+            jsonu_int(limits, "pids", 0, 4194304, &s->pids, err, errlen) < 0)
+            return -EINVAL;
+        if (s->memory_bytes > 0 && s->memory_bytes < (1 << 20))
+            return bad(err, errlen, "at least 1048576 (1 MiB), or 0 for none",
+                       "limits.memory_bytes");
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #define TETHER_TASK_SPEC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,11 @@ struct task_spec {
     int64_t output_limit;
     int64_t spool_limit;   /* agent-side fields added to task.json */
     int64_t kill_grace_s;
+    int64_t profile_timeout_s;
+    bool cgroups_off;      /* agent option cgroups = off */
+    int64_t memory_bytes;  /* limits{}; 0 = none */
+    int64_t cpu_percent;
+    int64_t pids;
 };
 
 /* Only reads the task id (so an invalid task can still be journaled and reported). Returns 0 or

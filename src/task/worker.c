@@ -143,6 +143,8 @@ static json_t *finish_body(struct worker *w)
         jsonu_int(res, "exit_code", 0, 255, &code, err, sizeof err);
         jsonu_int(res, "output_bytes", 0, INT64_MAX, &out_bytes, err, sizeof err);
         jsonu_int(res, "spool_dropped_bytes", 0, INT64_MAX, &dropped, err, sizeof err);
+        if (jsonu_str(res, "note", &v, err, sizeof err) == 0)
+            log_warn("task %s: %s", w->job->task_id, v);
     }
     tm_format_rfc3339(tm_now_ms(), ts, sizeof ts);
     body = json_pack("{s:s, s:o, s:s?, s:s?, s:I, s:I, s:s}", "status", status, "exit_code",
