@@ -268,7 +268,8 @@ class Execution(TetherTest):
         ok, why = cgroups_usable()
         if not ok:
             self.skipTest("cgroups: " + why)
-        t = self.run_task(":(){ :|:& };:; sleep 2", limits={"pids": 64}, timeout_s=20)
+        t = self.run_task(":(){ :|:& };:; sleep 2", interpreter="bash", limits={"pids": 64},
+                          timeout_s=20)
         self.assertNotEqual(t["status"], "succeeded", t)
         self.assertIn("pids", t["error"] or "", t)
         self.assertTrue(self.agent.online())  # the agent kept heartbeating
