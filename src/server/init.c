@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/tls_cert.h"
 
 #define ADMIN_NAME "admin"
 
@@ -98,8 +101,17 @@ int server_init_data(const char *data_dir, const char *store_path, bool quiet)
         if (!quiet)
             log_debug("init: admin key created");
     }
-    if (!quiet)
+    if (!quiet) {
+        /* A fresh server can serve TLS for local use at once (serve --tls); the certificate is
+         * made once, so a second init changes nothing. */
+        char tls_path[4200], err[512];
+        static const char *const local_hosts[] = { "localhost", "127.0.0.1", "::1" };
+        snprintf(tls_path, sizeof tls_path, "%s/tls/server.pem", data_dir);
+        if (access(tls_path, F_OK) != 0 &&
+            tls_cert_create_server(data_dir, local_hosts, 3, 825, err, sizeof err))
+            fprintf(stderr, "tether-server: warning: no TLS certificate: %s\n", err);
         printf("%s\n", key);
+    }
 out:
     store_close(st);
     return rc;

@@ -5,6 +5,7 @@
 #include "server/server.h"
 
 #include "common/log.h"
+#include "server/tls_cert.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,8 +18,10 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: tether-server init --data-dir DIR [--store sqlite:PATH]\n"
             "       tether-server serve --data-dir DIR [--listen HOST:PORT] [--store sqlite:PATH]\n"
-            "                           [--config FILE] [--tls-cert F --tls-key F] [--log-file F]\n"
+            "                           [--config FILE] [--tls | --tls-cert F --tls-key F]\n"
+            "                           [--client-ca F] [--allow-insecure] [--log-file F]\n"
             "                           [--log-level L] [--set key=value ...]\n"
+            "       tether-server cert create --data-dir DIR --host NAME [--host NAME ...]\n"
             "options (config file keys and --set):\n");
     cfg_print_help(server_options, out);
 }
@@ -33,6 +36,9 @@ static const struct option long_opts[] = {
     { "store", required_argument, NULL, 's' },
     { "tls-cert", required_argument, NULL, 'c' },
     { "tls-key", required_argument, NULL, 'k' },
+    { "tls", no_argument, NULL, 't' },
+    { "client-ca", required_argument, NULL, 'C' },
+    { "allow-insecure", no_argument, NULL, 'I' },
     { "log-file", required_argument, NULL, 'f' },
     { "log-level", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -47,6 +53,9 @@ static const char *flag_option(int c)
     case 's': return "store";
     case 'c': return "tls_cert";
     case 'k': return "tls_key";
+    case 't': return "tls";
+    case 'C': return "client_ca";
+    case 'I': return "allow_insecure";
     case 'f': return "log_file";
     case 'v': return "log_level";
     default: return NULL;
@@ -79,7 +88,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             exit(0);
         } else if (flag_option(c) && a->nflags < 16) {
             a->flags[a->nflags][0] = flag_option(c);
-            a->flags[a->nflags++][1] = optarg;
+            a->flags[a->nflags++][1] = optarg ? optarg : "yes";
         } else {
             return -1;
         }
@@ -170,6 +179,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "cert"))
+        return tls_cert_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "init") && strcmp(argv[1], "serve")) {
         fprintf(stderr, "tether-server: unknown command '%s'\n", argv[1]);
         usage(stderr);

@@ -33,6 +33,13 @@ struct server_config {
     char *log_level;
     char *tls_cert;
     char *tls_key;
+    bool tls;                 /* serve DATA/tls/server.{pem,key} */
+    char *client_ca;          /* mutual TLS: agents present a certificate signed by this CA */
+    bool allow_insecure;      /* plain HTTP on a non-loopback address */
+    int64_t request_timeout;  /* seconds for a whole request (headers + body) */
+    int64_t max_preauth;      /* connections that have not authenticated yet */
+    int64_t auth_fail_burst;  /* failed authentications per address before 429 */
+    int64_t auth_fail_per_min;/* refill of that bucket */
 };
 
 extern const struct cfg_option server_options[];

@@ -433,6 +433,15 @@ static void run_loop(struct shim *s)
  * once they are gone. */
 static void cleanup_cgroup(struct shim *s)
 {
+    /* killed orphans were reparented to the shim: reap them, or they stay zombies under init */
+    for (int i = 0; s->killed_hard && !cgroup_task_active(&s->cg) && i < 100; i++) {
+        pid_t p;
+        while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
+            ;
+        if (p < 0 && errno == ECHILD)
+            break;
+        tm_sleep_ms(10);
+    }
     if (!cgroup_task_active(&s->cg))
         return;
     for (int i = 0; s->killed_hard && i < 200 && !cgroup_task_empty(&s->cg); i++) {

@@ -105,6 +105,8 @@ class Proc:
 class Server:
     def __init__(self, workdir, extra_args=()):
         self.dir = os.path.join(workdir, "server")
+        self.workdir = workdir
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         out = subprocess.run([SERVER_BIN, "init", "--data-dir", self.dir], capture_output=True,
@@ -112,10 +114,18 @@ class Server:
         if out.returncode != 0:
             raise AssertionError("tether-server init failed: %s" % out.stderr)
         self.key = out.stdout.strip()
+        self.start()
+
+    def start(self):
         self.proc = Proc([SERVER_BIN, "serve", "--data-dir", self.dir, "--listen",
-                          "127.0.0.1:%d" % self.port, "--log-level", "debug"] + list(extra_args),
-                         os.path.join(workdir, "server.log"))
+                          "127.0.0.1:%d" % self.port, "--log-level", "debug"] + self.extra_args,
+                         os.path.join(self.workdir, "server.log"))
         wait_for(self.healthy, timeout=15, what="server /healthz")
+
+    def restart(self, sig=signal.SIGKILL):
+        """Stops the server (kill -9 by default) and starts it again on the same port and data."""
+        self.proc.stop(sig)
+        self.start()
 
     def healthy(self):
         if not self.proc.alive():
@@ -177,8 +187,9 @@ class Server:
 
 
 class Agent:
-    def __init__(self, workdir, server, name, register=True, start=True, extra_args=()):
+    def __init__(self, workdir, server, name, register=True, start=True, extra_args=(), url=None):
         self.server = server
+        self.url = url or server.url
         self.name = name
         self.dir = os.path.join(workdir, "agent-" + name)
         self.machine_id = "mid-" + name
@@ -192,7 +203,7 @@ class Agent:
 
     def register(self, code=None):
         code = code or self.server.activation()
-        out = subprocess.run([AGENT_BIN, "register", "--server", self.server.url, "--activation",
+        out = subprocess.run([AGENT_BIN, "register", "--server", self.url, "--activation",
                               code, "--data-dir", self.dir, "--name", self.name, "--machine-id",
                               self.machine_id], capture_output=True, text=True, timeout=30 * SLOW)
         if out.returncode != 0:
@@ -200,7 +211,7 @@ class Agent:
         return out
 
     def start(self, wait_online=True):
-        self.proc = Proc([AGENT_BIN, "run", "--foreground", "--server", self.server.url,
+        self.proc = Proc([AGENT_BIN, "run", "--foreground", "--server", self.url,
                           "--data-dir", self.dir, "--log-level", "debug"] + self.extra_args,
                          self.log_path)
         if wait_online:
@@ -218,6 +229,41 @@ class Agent:
             self.proc = None
             return rc
         return None
+
+    def sweep(self):
+        """Ends the task shims this agent left behind (they outlive the agent by design): SIGTERM
+        makes a shim kill its task's whole tree; SIGKILL whatever is still there after that."""
+        def shims():
+            found = []
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        with open("/proc/%s/cmdline" % pid, "rb") as f:
+                            if self.dir.encode() in f.read():
+                                found.append(int(pid))
+                    except OSError:
+                        pass
+            return found
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in shims():
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + 5
+            while shims() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def kill9(self):
+        """kill -9 of the agent process alone: its task shims live on in their own sessions."""
+        self.proc.p.send_signal(signal.SIGKILL)
+        self.proc.p.wait(timeout=10)
+        self.proc.log.close()
+        self.proc = None
+
+    def token(self):
+        with open(os.path.join(self.dir, "identity.json")) as f:
+            return json.load(f)["agent_token"]
 
 
 def _test_failed(test):
@@ -245,6 +291,8 @@ class TetherTest(unittest.TestCase):
         for p in reversed(self._procs):
             try:
                 p.stop()
+                if isinstance(p, Agent):
+                    p.sweep()
             except Exception:
                 pass
         # A sanitizer report in any process log fails the test even if the assertions passed.

@@ -38,6 +38,31 @@ static void parses_good_task(void **state)
     assert_null(s.workdir);
     assert_int_equal(s.timeout_s, 10);
     assert_string_equal(json_string_value(json_object_get(s.env, "K")), "V");
+    assert_int_equal(s.profile_timeout_s, 10);
+    assert_false(s.cgroups_off);
+    assert_int_equal(s.pids, 0);
+    task_spec_free(&s);
+    json_decref(t);
+}
+
+static void parses_limits_and_agent_fields(void **state)
+{
+    struct task_spec s;
+    char err[256] = "";
+    json_t *t = good();
+
+    (void)state;
+    json_object_set_new(t, "limits", json_pack("{s:I, s:i, s:i}", "memory_bytes",
+                                               (json_int_t)67108864, "cpu_percent", 50, "pids",
+                                               64));
+    json_object_set_new(t, "cgroups", json_string("off"));
+    json_object_set_new(t, "profile_timeout_s", json_integer(3));
+    assert_int_equal(task_spec_parse(t, &s, err, sizeof err), 0);
+    assert_int_equal(s.memory_bytes, 67108864);
+    assert_int_equal(s.cpu_percent, 50);
+    assert_int_equal(s.pids, 64);
+    assert_true(s.cgroups_off);
+    assert_int_equal(s.profile_timeout_s, 3);
     task_spec_free(&s);
     json_decref(t);
 }
@@ -87,6 +112,11 @@ static void rejects_every_bad_field(void **state)
     expect_bad("command", json_string(big), "command");
     expect_bad("limits", json_string("none"), "limits");
     expect_bad("limits", json_pack("{s:i}", "pids", -1), "pids");
+    expect_bad("limits", json_pack("{s:i}", "pids", 4194305), "pids");
+    expect_bad("limits", json_pack("{s:i}", "cpu_percent", 10001), "cpu_percent");
+    expect_bad("limits", json_pack("{s:i}", "memory_bytes", 4096), "memory_bytes");
+    expect_bad("cgroups", json_string("on"), "cgroups");
+    expect_bad("profile_timeout_s", json_integer(0), "profile_timeout_s");
     free(big);
     free(raw);
 }
@@ -106,6 +136,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_good_task),
+        cmocka_unit_test(parses_limits_and_agent_fields),
         cmocka_unit_test(rejects_every_bad_field),
         cmocka_unit_test(id_only),
     };

@@ -1,0 +1,234 @@
+"""Never lose a task or a byte (issue 4): agent and server restarts mid-task, outages, expiry,
+re-offered leases, lost and unacknowledged kicks, dead connections, disk full."""
+
+import json
+import os
+import signal
+import time
+import unittest
+import urllib.request
+
+from harness import TetherTest, ApiError, wait_for, SLOW
+from faults import TcpProxy, TinyFs, WsAgent, can_mount
+
+LINES = 40
+COUNTING = "for i in $(seq 1 %d); do echo line $i; sleep 0.05; done; exit %d"
+
+
+def expected_lines(n=LINES):
+    return "".join("line %d\n" % i for i in range(1, n + 1))
+
+
+def agent_post(server, token, path, body):
+    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+class Restarts(TetherTest):
+    def setUp(self):
+        super().setUp()
+        self.server = self.start_server()
+
+    def task_of(self, inv_id):
+        return self.server.invocation(inv_id, output=False)["tasks"][0]
+
+    def wait_running_with_output(self, inv_id):
+        wait_for(lambda: self.task_of(inv_id)["status"] == "running"
+                 and self.task_of(inv_id)["output_bytes"] > 0, timeout=15,
+                 what="task running with some output")
+
+    def test_agent_kill9_mid_task_reattaches(self):
+        agent = self.start_agent(self.server, "phoenix")
+        inv = self.server.invoke(COUNTING % (LINES, 5), ["phoenix"])["invocation_id"]
+        self.wait_running_with_output(inv)
+        agent.kill9()
+        agent.start()
+        done = self.server.wait_invocation(inv, timeout=30)
+        t = done["tasks"][0]
+        self.assertEqual((t["status"], t["exit_code"]), ("failed", 5))
+        self.assertEqual(t["stdout"], expected_lines())  # every line, exactly once
+
+    def test_agent_restart_while_task_finishes(self):
+        agent = self.start_agent(self.server, "sleeper")
+        gate = os.path.join(self.workdir, "gate")
+        inv = self.server.invoke("echo before; while [ ! -e %s ]; do sleep 0.05; done; echo after"
+                                 % gate, ["sleeper"])["invocation_id"]
+        self.wait_running_with_output(inv)
+        agent.stop()                     # a clean service stop: the shim keeps the task
+        open(gate, "w").close()          # the task ends while no agent is there
+        task_dir = os.path.join(agent.dir, "tasks", self.task_of(inv)["task_id"])
+        wait_for(lambda: os.path.exists(os.path.join(task_dir, "result")), timeout=10,
+                 what="the shim's result on disk")
+        agent.start()
+        t = self.server.wait_invocation(inv)["tasks"][0]
+        self.assertEqual((t["status"], t["stdout"]), ("succeeded", "before\nafter\n"))
+
+    def test_shim_dead_too_is_undetermined(self):
+        agent = self.start_agent(self.server, "lost")
+        marker = os.path.join(self.workdir, "runs")
+        inv = self.server.invoke("echo run >> %s; echo started; sleep 1000" % marker,
+                                 ["lost"])["invocation_id"]
+        self.wait_running_with_output(inv)
+        task_id = self.task_of(inv)["task_id"]
+        with open(os.path.join(agent.dir, "tasks", task_id, "shim.pid")) as f:
+            shim_pid = int(f.read().split()[0])
+        agent.kill9()
+        os.kill(shim_pid, signal.SIGKILL)
+        agent.sweep()  # the orphaned command
+        agent.start()
+        t = self.server.wait_invocation(inv)["tasks"][0]
+        self.assertEqual(t["status"], "undetermined")
+        with open(marker) as f:
+            self.assertEqual(f.read(), "run\n")  # never re-run silently
+
+    def test_server_outage_mid_task(self):
+        agent = self.start_agent(self.server, "patient")
+        inv = self.server.invoke(COUNTING % (LINES, 3), ["patient"])["invocation_id"]
+        self.wait_running_with_output(inv)
+        task_id = self.task_of(inv)["task_id"]
+        self.server.proc.stop(signal.SIGKILL)
+        # the task finishes while the server is gone; the agent keeps everything on disk
+        wait_for(lambda: os.path.exists(os.path.join(agent.dir, "tasks", task_id, "result")),
+                 timeout=15, what="task finished on the agent")
+        self.server.start()
+        t = self.server.wait_invocation(inv, timeout=60)["tasks"][0]
+        self.assertEqual((t["status"], t["exit_code"]), ("failed", 3))
+        self.assertEqual(t["stdout"], expected_lines())
+
+    def test_acknowledged_survives_server_kill9(self):
+        self.start_agent(self.server, "durable")
+        inv = self.server.invoke("echo kept", ["durable"])["invocation_id"]
+        self.server.wait_invocation(inv)
+        self.server.restart(signal.SIGKILL)
+        t = self.server.invocation(inv)["tasks"][0]
+        self.assertEqual((t["status"], t["stdout"]), ("succeeded", "kept\n"))
+
+
+class Delivery(TetherTest):
+    def test_pending_task_expires(self):
+        server = self.start_server()
+        agent = self.start_agent(server, "away", start=False)
+        marker = os.path.join(self.workdir, "late")
+        inv = server.invoke("touch %s" % marker, ["away"], expires_in_s=1)["invocation_id"]
+        wait_for(lambda: server.invocation(inv, output=False)["tasks"][0]["status"] == "expired",
+                 timeout=10, what="task expired")
+        agent.start()
+        t = server.invoke("echo alive", ["away"])
+        self.assertEqual(server.wait_invocation(t["invocation_id"])["tasks"][0]["stdout"],
+                         "alive\n")
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(server.invocation(inv)["status"], "failed")
+
+    def test_unstarted_lease_is_reoffered(self):
+        server = self.start_server(extra_args=["--set", "lease_s=5"])
+        agent = self.start_agent(server, "slowpoke", start=False,
+                                 extra_args=["--set", "poll_interval=2"])
+        inv = server.invoke("echo second chance", ["slowpoke"])["invocation_id"]
+        # Something holding the agent's identity pulls the task and then never starts it.
+        pulled = agent_post(server, agent.token(), "/v1/agent/tasks/pull", {"max": 4})
+        self.assertEqual(len(pulled["tasks"]), 1)
+        self.assertEqual(server.invocation(inv, output=False)["tasks"][0]["status"], "dispatched")
+        agent.start()
+        t = server.wait_invocation(inv, timeout=30)["tasks"][0]
+        self.assertEqual((t["status"], t["stdout"]), ("succeeded", "second chance\n"))
+
+    def test_lost_kicks_are_covered_by_the_poll(self):
+        server = self.start_server()
+        proxy = TcpProxy(server.port)
+        self.addCleanup(proxy.close)
+        proxy.mode = "drop_ws"  # the WebSocket stays up but no kick ever arrives
+        self.start_agent(server, "deaf", url=proxy.url, extra_args=["--set", "poll_interval=2"])
+        inv = server.invoke("echo polled", ["deaf"])["invocation_id"]
+        t = server.wait_invocation(inv, timeout=20)["tasks"][0]
+        self.assertEqual(t["stdout"], "polled\n")
+
+    def test_unacknowledged_kick_is_resent(self):
+        server = self.start_server(extra_args=["--set", "kick_retry_s=1"])
+        agent = self.start_agent(server, "mute", start=False)
+        ws = WsAgent(server.port, agent.token())
+        self.addCleanup(ws.close)
+        ws.send_text({"type": "hello", "agent_id": "x", "version": "test", "running": 0})
+        server.invoke("true", ["mute"])
+        first = ws.recv(timeout=5)
+        self.assertEqual(first["type"], "kick")
+        second = ws.recv(timeout=5)  # not acknowledged: it comes again
+        self.assertIsNotNone(second, "the kick was not re-sent")
+        self.assertEqual(second["type"], "kick")
+        self.assertGreater(second["seq"], first["seq"])
+        ws.send_text({"type": "ack", "seq": second["seq"]})
+        self.assertIsNone(ws.recv(timeout=3), "kicks went on after the acknowledgement")
+
+
+class Connections(TetherTest):
+    def test_agent_reconnects_after_connection_reset(self):
+        server = self.start_server()
+        proxy = TcpProxy(server.port)
+        self.addCleanup(proxy.close)
+        agent = self.start_agent(server, "bouncy", url=proxy.url)
+        proxy.reset_all()
+        wait_for(agent.online, timeout=30, what="agent back online after a reset")
+        inv = server.invoke("echo after reset", ["bouncy"])["invocation_id"]
+        self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "after reset\n")
+
+    def test_agent_rides_out_a_refusing_server(self):
+        server = self.start_server()
+        proxy = TcpProxy(server.port)
+        self.addCleanup(proxy.close)
+        agent = self.start_agent(server, "stubborn", url=proxy.url,
+                                 extra_args=["--set", "poll_interval=2"])
+        proxy.refuse()
+        inv = server.invoke("echo eventually", ["stubborn"])["invocation_id"]
+        wait_for(lambda: not agent.online(), timeout=30, what="server sees the agent gone")
+        proxy.accept_again()
+        t = server.wait_invocation(inv, timeout=90)["tasks"][0]
+        self.assertEqual(t["stdout"], "eventually\n")
+        self.assertTrue(agent.proc.alive())
+
+
+class DiskFull(TetherTest):
+    def setUp(self):
+        super().setUp()
+        if not can_mount():
+            self.skipTest("needs root and tmpfs mounts")
+
+    def test_agent_spool_disk_full(self):
+        server = self.start_server()
+        fs = TinyFs(self.workdir, size="1m")
+        self.addCleanup(fs.close)
+        agent = self.start_agent(server, "cramped", register=False, start=False)
+        agent.dir = os.path.join(fs.path, "agent")
+        agent.register()
+        agent.start()
+        inv = server.invoke("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo done",
+                            ["cramped"])["invocation_id"]
+        t = server.wait_invocation(inv, timeout=60)["tasks"][0]
+        self.assertIsNotNone(t["error"], t)
+        self.assertTrue("space" in t["error"] or "spool" in t["error"], t["error"])
+        self.assertGreater(t["dropped_bytes"], 0)
+        # space returns: the next task is whole
+        inv = server.invoke("echo recovered", ["cramped"])["invocation_id"]
+        self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "recovered\n")
+
+    def test_server_store_disk_full(self):
+        fs = TinyFs(self.workdir, size="4m")
+        self.addCleanup(fs.close)
+        import harness
+        server = harness.Server(fs.path)
+        self._procs.append(server)
+        self.start_agent(server, "steady")
+        filler = fs.fill(leave_bytes=0)
+        with self.assertRaises(ApiError) as cm:
+            for _ in range(50):  # until the WAL needs a page it cannot get
+                server.invoke("echo " + "y" * 60000, ["steady"])
+        self.assertEqual(cm.exception.status, 503, cm.exception)
+        os.unlink(filler)
+        inv = server.invoke("echo space again", ["steady"])["invocation_id"]
+        self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "space again\n")
+        self.assertEqual(server.api("GET", "/healthz"), {"status": "ok"})
+
+
+if __name__ == "__main__":
+    unittest.main()
