@@ -121,6 +121,13 @@ void shim_child_exec(const struct shim_child_args *a)
             fail(a, msg);
         }
     }
+    /* the interpreter would say only "Permission denied"; name the cause instead */
+    if (access(a->script, R_OK) < 0) {
+        snprintf(msg, sizeof msg,
+                 "script '%s' is not readable by user '%s' (is every directory above the data "
+                 "directory traversable?): %s", a->script, a->user, strerror(errno));
+        fail(a, msg);
+    }
     setup_fds(a);
     argv[0] = (char *)a->interpreter;
     argv[1] = (char *)a->script;
