@@ -30,12 +30,17 @@ const struct cfg_option agent_config_options[] = {
         "output kept on disk per task; the rest is counted as dropped"),
     OPT("profile_timeout", CFG_DURATION, "10", 1, 3600, profile_timeout,
         "seconds a task user's login profile may take; after that the task runs without it"),
+    OPT("login_profile", CFG_BOOL, "yes", 0, 1, login_profile,
+        "yes: tasks get their user's login environment (profile files sourced); no: a plain one"),
     OPT("cgroups", CFG_STR, "auto", 0, 0, cgroups,
         "auto: a cgroup per task where the host allows (needed for limits); off: never"),
     OPT("ws_ping_interval", CFG_DURATION, "20", 1, 3600, ws_ping_interval,
         "seconds between WebSocket pings (the peer is dropped after 2.5 intervals of silence)"),
     OPT("log_max_size", CFG_SIZE, "10M", 0, 1LL << 40, log_max_size,
         "rotate the log file past this size (0: never)"),
+    OPT("client_cert", CFG_STR, NULL, 0, 0, client_cert,
+        "mutual TLS: PEM certificate this agent presents (tether-server cert create --client)"),
+    OPT("client_key", CFG_STR, NULL, 0, 0, client_key, "mutual TLS: PEM key of client_cert"),
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };
 

@@ -24,9 +24,12 @@ struct agent_config {
     int64_t kill_grace;
     int64_t spool_limit;
     int64_t profile_timeout;
+    bool login_profile;
     char *cgroups;
     int64_t ws_ping_interval;
     int64_t log_max_size;
+    char *client_cert;
+    char *client_key;
 };
 
 extern const struct cfg_option agent_config_options[];

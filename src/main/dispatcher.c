@@ -28,7 +28,45 @@ struct dispatcher {
     bool kick_requested;
     bool last_pull_full;
     struct http_client *hc;
+    /* ids of the jobs queued or running, so a re-offered task finds its worker */
+    char (*owned)[ID_BUF];
+    size_t nowned, capowned;
 };
+
+static bool requeue_entry(struct dispatcher *d, const char *task_id, const char *dir,
+                          bool offered);
+
+/* Both under d->lock. */
+static bool owned_has(struct dispatcher *d, const char *id)
+{
+    for (size_t i = 0; i < d->nowned; i++)
+        if (strcmp(d->owned[i], id) == 0)
+            return true;
+    return false;
+}
+
+static int owned_add(struct dispatcher *d, const char *id)
+{
+    if (d->nowned == d->capowned) {
+        size_t cap = d->capowned ? d->capowned * 2 : 32;
+        char (*nv)[ID_BUF] = realloc(d->owned, cap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        d->owned = nv;
+        d->capowned = cap;
+    }
+    memcpy(d->owned[d->nowned++], id, ID_BUF);
+    return 0;
+}
+
+static void owned_remove(struct dispatcher *d, const char *id)
+{
+    for (size_t i = 0; i < d->nowned; i++)
+        if (strcmp(d->owned[i], id) == 0) {
+            memcpy(d->owned[i], d->owned[--d->nowned], ID_BUF);
+            return;
+        }
+}
 
 struct dispatcher *dispatcher_create(struct agent *a)
 {
@@ -54,8 +92,9 @@ static void worker_done(void *ud, struct worker_job *job)
 {
     struct dispatcher *d = ud;
 
-    free(job);
     pthread_mutex_lock(&d->lock);
+    owned_remove(d, job->task_id);
+    free(job);
     d->active--;
     d->slot_freed = true;
     pthread_cond_broadcast(&d->idle);
@@ -83,6 +122,8 @@ static struct worker_job *job_new(struct dispatcher *d, const char *task_id, con
 static void enqueue(struct dispatcher *d, struct worker_job *j, bool front)
 {
     pthread_mutex_lock(&d->lock);
+    if (owned_add(d, j->task_id) != 0)
+        log_warn("task %s: out of memory tracking it", j->task_id);
     if (front) {
         j->next = d->head;
         d->head = j;
@@ -151,6 +192,7 @@ static void accept_task(struct dispatcher *d, json_t *task)
     json_object_set_new(task, "spool_limit", json_integer(d->a->cfg.spool_limit));
     json_object_set_new(task, "kill_grace_s", json_integer(d->a->cfg.kill_grace));
     json_object_set_new(task, "profile_timeout_s", json_integer(d->a->cfg.profile_timeout));
+    json_object_set_new(task, "login_profile", json_boolean(d->a->cfg.login_profile));
     json_object_set_new(task, "cgroups", json_string(d->a->cfg.cgroups &&
                                                      strcmp(d->a->cfg.cgroups, "off") == 0
                                                  ? "off" : "auto"));
@@ -162,12 +204,16 @@ static void accept_task(struct dispatcher *d, json_t *task)
     int jrc = journal_create(d->a->cfg.data_dir, id, text, strlen(text));
     free(text);
     if (jrc == -EEXIST) {
-        pid_t pid;
-        uint64_t st;
-        log_debug("task %s: already journaled, not running it again", id);
-        if (journal_classify(dir, &pid, &st) == JOURNAL_FINISHED &&
-            (j = job_new(d, id, dir, WORKER_REFINISH)) != NULL)
-            enqueue(d, j, true);
+        bool owned;
+        pthread_mutex_lock(&d->lock);
+        owned = owned_has(d, id);
+        pthread_mutex_unlock(&d->lock);
+        /* Offered again while no worker holds it (a start that never got through, a lost
+         * finish acknowledgement): resume it from the journal; it is never run twice. */
+        if (!owned)
+            requeue_entry(d, id, dir, true);
+        else
+            log_debug("task %s: offered again while its worker is busy", id);
         goto out;
     }
     if (jrc) {
@@ -270,6 +316,13 @@ struct reattach_ctx {
 static void reattach_one(void *ud, const char *task_id, const char *dir)
 {
     struct reattach_ctx *c = ud;
+    if (requeue_entry(c->d, task_id, dir, false))
+        c->n++;
+}
+
+static bool requeue_entry(struct dispatcher *d, const char *task_id, const char *dir,
+                          bool offered)
+{
     pid_t pid = 0;
     uint64_t st;
     enum journal_state s = journal_classify(dir, &pid, &st);
@@ -281,11 +334,16 @@ static void reattach_one(void *ud, const char *task_id, const char *dir)
     case JOURNAL_RUNNING: mode = WORKER_ADOPT; break;
     case JOURNAL_REPORT: mode = WORKER_REPORT; break;
     case JOURNAL_LOST: mode = WORKER_LOST; break;
-    default: return;
+    case JOURNAL_FINISHED:
+        if (!offered)
+            return false;
+        mode = WORKER_REFINISH;
+        break;
+    default: return false;
     }
-    j = job_new(c->d, task_id, dir, mode);
+    j = job_new(d, task_id, dir, mode);
     if (!j)
-        return;
+        return false;
     j->adopt_pid = pid;
     if (mode == WORKER_RUN || mode == WORKER_ADOPT) {
         /* re-validate: the journal is only as trustworthy as the disk */
@@ -308,9 +366,10 @@ static void reattach_one(void *ud, const char *task_id, const char *dir)
     }
     log_info("task %s: re-attached (%s)", task_id,
              mode == WORKER_RUN ? "not started yet" : mode == WORKER_ADOPT ? "shim alive" :
-             mode == WORKER_REPORT ? "finished while the agent was away" : "shim lost");
-    enqueue(c->d, j, mode != WORKER_RUN);
-    c->n++;
+             mode == WORKER_REPORT ? "finished while the agent was away" :
+             mode == WORKER_REFINISH ? "finished, offered again" : "shim lost");
+    enqueue(d, j, mode != WORKER_RUN);
+    return true;
 }
 
 int dispatcher_reattach(struct dispatcher *d)
@@ -344,5 +403,6 @@ void dispatcher_destroy(struct dispatcher *d)
     waiter_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->idle);
+    free(d->owned);
     free(d);
 }

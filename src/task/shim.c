@@ -52,6 +52,7 @@ struct shim {
     enum kill_reason reason;
     bool killed_hard;
     uint64_t output_bytes, spooled, dropped;
+    int spool_errno;         /* set when a spool write failed: nothing more is written */
     char *buf;
     struct cgroup_host *host;
     struct cgroup_task cg;
@@ -79,8 +80,32 @@ static int write_result(struct shim *s, const char *status, json_t *exit_code, c
         return -ENOMEM;
     snprintf(path, sizeof path, "%s/result", s->dir);
     rc = fs_write_atomic(path, text, strlen(text), 0600, true);
+    if (rc == -ENOSPC || rc == -EDQUOT) {
+        /* the verdict matters more than anything else on this disk: give up the reserve */
+        snprintf(path, sizeof path, "%s/result.reserve", s->dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/result", s->dir);
+        rc = fs_write_atomic(path, text, strlen(text), 0600, true);
+    }
     free(text);
     return rc;
+}
+
+/* Keeps RESERVE_BYTES of the disk for the result, so a task that fills the disk with output is
+ * still reported with its real verdict rather than as lost. */
+#define RESERVE_BYTES (64 * 1024)
+static void reserve_space(const char *dir)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    snprintf(path, sizeof path, "%s/result.reserve", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0)
+        unlink(path);
+    close(fd);
 }
 
 static int start_failed(struct shim *s, const char *msg)
@@ -156,10 +181,21 @@ static void spool_output(struct shim *s, int stream, const char *data, size_t n)
         s->dropped += (uint64_t)n;
         return;
     }
-    if (spool_append(s->spool_fd, stream, data, n) == 0)
-        s->spooled += (uint64_t)n + SPOOL_HDR;
-    else
+    if (s->spool_errno) {
         s->dropped += (uint64_t)n;
+        return;
+    }
+    int rc = spool_append(s->spool_fd, stream, data, n);
+    if (rc == 0) {
+        s->spooled += (uint64_t)n + SPOOL_HDR;
+        return;
+    }
+    /* A failed write (disk full) may have left half a record: cut the file back to the last
+     * whole one and take nothing more, so what is kept stays readable and in order. */
+    s->spool_errno = -rc;
+    s->dropped += (uint64_t)n;
+    if (ftruncate(s->spool_fd, (off_t)s->spooled) != 0)
+        s->spool_errno = errno;
 }
 
 static const char *login_shell(const struct shim *s)
@@ -240,7 +276,7 @@ static int build_env(struct shim *s, struct shim_env *e)
 
     if (rc)
         return rc;
-    if (login_env(s, e) != 0)
+    if (s->spec.login_profile && login_env(s, e) != 0)
         return 1;
     json_object_foreach(s->spec.env, k, v) {
         rc = shim_env_set(e, k, json_string_value(v));
@@ -460,7 +496,8 @@ static int finish(struct shim *s)
 {
     struct task_outcome o = { .reason = s->reason, .wait_status = s->child_status,
                               .limits = s->cg.limits, .timeout_s = s->spec.timeout_s,
-                              .dropped = s->dropped, .spool_limit = s->spec.spool_limit };
+                              .dropped = s->dropped, .spool_limit = s->spec.spool_limit,
+                              .spool_errno = s->spool_errno };
     struct task_verdict v;
     json_t *code = NULL;
 
@@ -529,6 +566,7 @@ static int setup(struct shim *s, char *err, size_t errlen)
     sigset_t set;
     int rc;
 
+    reserve_space(s->dir);
     if (load_task(s, err, errlen) != 0)
         return -1;
     rc = getpwnam_r(s->spec.user, &s->pw, s->pwbuf, sizeof s->pwbuf, &res);

@@ -140,6 +140,9 @@ static int parse_ints(json_t *task, struct task_spec *s, char *err, size_t errle
     s->profile_timeout_s = 10;
     if (jsonu_int(task, "profile_timeout_s", 1, 3600, &s->profile_timeout_s, err, errlen) < 0)
         return -EINVAL;
+    s->login_profile = true;
+    if (jsonu_bool(task, "login_profile", &s->login_profile, err, errlen) < 0)
+        return -EINVAL;
     if (json_object_get(task, "cgroups")) {
         const char *v = NULL;
         if (jsonu_str(task, "cgroups", &v, err, errlen) < 0)

@@ -30,6 +30,7 @@ struct task_spec {
     int64_t spool_limit;   /* agent-side fields added to task.json */
     int64_t kill_grace_s;
     int64_t profile_timeout_s;
+    bool login_profile;    /* source the user's profile files (default) */
     bool cgroups_off;      /* agent option cgroups = off */
     int64_t memory_bytes;  /* limits{}; 0 = none */
     int64_t cpu_percent;

@@ -33,7 +33,11 @@ void task_verdict_decide(const struct task_outcome *o, struct task_verdict *v)
     } else {
         v->status = v->has_exit_code && v->exit_code == 0 ? "succeeded" : "failed";
     }
-    if (!v->error[0] && o->dropped)
+    if (!v->error[0] && o->dropped && o->spool_errno)
+        snprintf(v->error, sizeof v->error,
+                 "output spool stopped: %s; %" PRIu64 " bytes dropped", strerror(o->spool_errno),
+                 o->dropped);
+    else if (!v->error[0] && o->dropped)
         snprintf(v->error, sizeof v->error,
                  "spool limit of %" PRId64 " bytes reached; %" PRIu64 " bytes dropped",
                  o->spool_limit, o->dropped);

@@ -20,6 +20,7 @@ struct task_outcome {
     int64_t timeout_s;
     uint64_t dropped;           /* output bytes past the spool cap */
     int64_t spool_limit;
+    int spool_errno;            /* why the spool stopped taking output (ENOSPC…), 0 if it did not */
 };
 
 struct task_verdict {

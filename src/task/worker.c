@@ -188,6 +188,8 @@ static void mark_finished(struct worker *w)
     unlink(path);
     snprintf(path, sizeof path, "%s/script", w->job->dir);
     unlink(path);
+    snprintf(path, sizeof path, "%s/result.reserve", w->job->dir);
+    unlink(path);
 }
 
 static int run_shim(struct worker *w)

@@ -211,8 +211,11 @@ class Agent:
         return out
 
     def start(self, wait_online=True):
+        # Tasks get a plain environment unless a test asks for login profiles: this machine's
+        # own profiles (root's pyenv setup) would make every test depend on them.
         self.proc = Proc([AGENT_BIN, "run", "--foreground", "--server", self.url,
-                          "--data-dir", self.dir, "--log-level", "debug"] + self.extra_args,
+                          "--data-dir", self.dir, "--log-level", "debug",
+                          "--set", "login_profile=no"] + self.extra_args,
                          self.log_path)
         if wait_online:
             wait_for(self.online, timeout=15, what="agent %s online" % self.name)
@@ -284,6 +287,8 @@ class TetherTest(unittest.TestCase):
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="tether-e2e-")
+        # traversable (not listable) so tasks running as another user reach their agent's files
+        os.chmod(self.workdir, 0o711)
         self._procs = []
         self.addCleanup(self._cleanup)
 
