@@ -4,7 +4,10 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build demo demo-stop test test-plain test-asan clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build demo demo-stop test test-plain test-asan fuzz clean
 
 all: build
 
@@ -32,5 +35,12 @@ test-asan: deps
 	cd $(ASAN_BUILD) && TETHER_TEST_SLOW=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
+# libFuzzer (clang): each target in tests/fuzz for FUZZ_SECONDS; the corpus replay runs in `make test`.
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTETHER_FUZZ=ON >/dev/null
+	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(FUZZ_BUILD) -j $(JOBS) --target \
+	  fuzz_json fuzz_b64 fuzz_utf8 fuzz_config fuzz_output_body fuzz_ids fuzz_sse fuzz_route >/dev/null
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -32,6 +32,7 @@ struct cli {
     char *server;              /* base URL, owned */
     char *api_key;             /* owned; never printed */
     char *config_path;         /* the file that was read, or NULL; owned */
+    char *ca_file;             /* CA that verifies the server, NULL: system store; owned */
     struct http_client *http;  /* created on first use */
     bool out_tty, err_tty;     /* stdout / stderr are terminals: escape remote bytes */
 };
@@ -40,6 +41,8 @@ struct cli {
  * ($XDG_CONFIG_HOME or ~/.config, then tether/config) > defaults. Returns 0, or -errno with err
  * filled (a config file that exists but does not parse). */
 int cli_init(struct cli *c, const char *server_flag, const char *key_flag, char *err, size_t n);
+/* --ca-file > TETHER_CA_FILE > ca_file in the config file (read by cli_init) > system store. */
+int cli_set_ca_file(struct cli *c, const char *ca_flag);
 void cli_free(struct cli *c);
 
 /* Prints "tether: CMD: <msg> (see tether CMD --help)" to stderr; returns EXIT_USAGE. */
@@ -104,5 +107,7 @@ int cmd_invocations(struct cli *c, int argc, char **argv);
 int cmd_logs(struct cli *c, int argc, char **argv);
 int cmd_cancel(struct cli *c, int argc, char **argv);
 int cmd_activation(struct cli *c, int argc, char **argv);
+int cmd_apikey(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 
 #endif

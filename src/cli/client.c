@@ -15,6 +15,7 @@
 struct cli_file_config {
     char *server;
     char *api_key;
+    char *ca_file;
 };
 
 static const struct cfg_option file_options[] = {
@@ -22,6 +23,8 @@ static const struct cfg_option file_options[] = {
       "server URL, like http://127.0.0.1:8600" },
     { "api_key", CFG_STR, NULL, 0, 0, offsetof(struct cli_file_config, api_key),
       "operator API key (tak_...)" },
+    { "ca_file", CFG_STR, NULL, 0, 0, offsetof(struct cli_file_config, ca_file),
+      "CA certificate that verifies the server (tether-server cert create prints it)" },
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };
 
@@ -69,12 +72,27 @@ int cli_init(struct cli *c, const char *server_flag, const char *key_flag, char 
     rc = pick(&c->server, server_flag, getenv("TETHER_SERVER"), fc.server, CLI_DEFAULT_SERVER);
     if (rc == 0)
         rc = pick(&c->api_key, key_flag, getenv("TETHER_API_KEY"), fc.api_key, NULL);
+    if (rc == 0)
+        rc = pick(&c->ca_file, NULL, getenv("TETHER_CA_FILE"), fc.ca_file, NULL);
     if (rc)
         snprintf(err, n, "out of memory");
 out:
     cfg_free(file_options, &fc);
     free(path);
     return rc;
+}
+
+int cli_set_ca_file(struct cli *c, const char *ca_flag)
+{
+    char *v;
+    if (!ca_flag || !*ca_flag)
+        return 0;
+    v = strdup(ca_flag);
+    if (!v)
+        return -ENOMEM;
+    free(c->ca_file);
+    c->ca_file = v;
+    return 0;
 }
 
 void cli_free(struct cli *c)
@@ -86,6 +104,7 @@ void cli_free(struct cli *c)
         free(c->api_key);
     }
     free(c->config_path);
+    free(c->ca_file);
     memset(c, 0, sizeof *c);
 }
 
@@ -122,7 +141,7 @@ struct http_client *cli_http(struct cli *c)
                  "~/.config/tether/config (tether-server init prints one)");
         return NULL;
     }
-    c->http = http_client_create(c->server, c->api_key, NULL);
+    c->http = http_client_create(c->server, c->api_key, c->ca_file);
     if (!c->http)
         cli_fail("out of memory");
     return c->http;
@@ -151,8 +170,14 @@ void cli_report(struct cli *c, int rc, const struct http_response *r)
     char msg[512];
 
     if (rc != 0 || r->status == 0) {
-        cli_fail("cannot reach server at %s: %s (is tether-server running? set TETHER_SERVER)",
-                 c->server, r->err[0] ? r->err : "transport error");
+        if (strstr(r->err, "SSL") || strstr(r->err, "certificate"))
+            cli_fail("TLS to %s failed: %s (the server's certificate is not trusted for this "
+                     "name: set TETHER_CA_FILE, ca_file or --ca-file to the CA tether-server "
+                     "cert create printed, and use a host name the certificate names)",
+                     c->server, r->err);
+        else
+            cli_fail("cannot reach server at %s: %s (is tether-server running? set "
+                     "TETHER_SERVER)", c->server, r->err[0] ? r->err : "transport error");
         return;
     }
     server_message(r, msg, sizeof msg);

@@ -12,7 +12,7 @@
 #endif
 
 static const char main_usage[] =
-    "usage: tether [--server URL] [--api-key KEY] COMMAND [ARGS...]\n"
+    "usage: tether [--server URL] [--api-key KEY] [--ca-file F] COMMAND [ARGS...]\n"
     "\n"
     "commands:\n"
     "  run          run a command on agents and stream its output\n"
@@ -21,11 +21,14 @@ static const char main_usage[] =
     "  logs         print (or follow with -f) the output of a task or invocation\n"
     "  cancel       cancel an invocation or a task\n"
     "  activation   create activation codes for registering agents\n"
+    "  apikey       create, list and revoke API keys (admin)\n"
+    "  audit        list the audit trail of operator actions (admin)\n"
     "  version      print the version\n"
     "  help [CMD]   this text, or a command's\n"
     "\n"
     "The server is TETHER_SERVER (default " CLI_DEFAULT_SERVER ") and the key TETHER_API_KEY,\n"
     "or server = ... and api_key = ... in ~/.config/tether/config; flags win over both.\n"
+    "For https, the CA is TETHER_CA_FILE or ca_file = ... (default: the system store).\n"
     "Every command takes --help. Listings take -o json.\n"
     "\n"
     "example: tether run -t web-1 -- uptime\n";
@@ -45,6 +48,9 @@ static const struct command commands[] = {
     { "cancel", cmd_cancel },
     { "activation", cmd_activation },
     { "activations", cmd_activation },
+    { "apikey", cmd_apikey },
+    { "apikeys", cmd_apikey },
+    { "audit", cmd_audit },
     { NULL, NULL },
 };
 
@@ -57,7 +63,8 @@ static const struct command *find_command(const char *name)
 }
 
 /* Global flags before the subcommand. Returns the index of the subcommand, or -EXIT_USAGE. */
-static int global_flags(int argc, char **argv, const char **server, const char **key)
+static int global_flags(int argc, char **argv, const char **server, const char **key,
+                        const char **ca)
 {
     int i = 1;
 
@@ -66,12 +73,13 @@ static int global_flags(int argc, char **argv, const char **server, const char *
         const char **dst = NULL;
         size_t skip = 0;
 
-        if (strcmp(a, "--server") == 0 || strcmp(a, "--api-key") == 0) {
+        if (strcmp(a, "--server") == 0 || strcmp(a, "--api-key") == 0 ||
+            strcmp(a, "--ca-file") == 0) {
             if (i + 1 >= argc) {
                 cli_usage(NULL, "%s needs a value", a);
                 return -EXIT_USAGE;
             }
-            dst = a[2] == 's' ? server : key;
+            dst = a[2] == 's' ? server : a[2] == 'c' ? ca : key;
             *dst = argv[i + 1];
             i += 2;
             continue;
@@ -80,6 +88,8 @@ static int global_flags(int argc, char **argv, const char **server, const char *
             dst = server, skip = 9;
         else if (strncmp(a, "--api-key=", 10) == 0)
             dst = key, skip = 10;
+        else if (strncmp(a, "--ca-file=", 10) == 0)
+            dst = ca, skip = 10;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             return i; /* handled as "help" */
         else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
@@ -96,13 +106,13 @@ static int global_flags(int argc, char **argv, const char **server, const char *
 
 int main(int argc, char **argv)
 {
-    const char *server = NULL, *key = NULL, *name;
+    const char *server = NULL, *key = NULL, *ca = NULL, *name;
     const struct command *cmd;
     struct cli c;
     char err[512];
     int first, rc;
 
-    first = global_flags(argc, argv, &server, &key);
+    first = global_flags(argc, argv, &server, &key, &ca);
     if (first < 0)
         return -first;
     if (first >= argc) {
@@ -130,7 +140,7 @@ int main(int argc, char **argv)
     cmd = find_command(name);
     if (!cmd)
         return cli_usage(NULL, "unknown command '%s'", name);
-    if (cli_init(&c, server, key, err, sizeof err) != 0) {
+    if (cli_init(&c, server, key, err, sizeof err) != 0 || cli_set_ca_file(&c, ca) != 0) {
         fprintf(stderr, "tether: %s (fix or remove the config file)\n", err);
         return EXIT_USAGE;
     }

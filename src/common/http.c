@@ -17,8 +17,12 @@ struct http_client {
     char *base_url;
     char *auth_header;
     char *ca_file;
+    char *client_cert, *client_key;
     long timeout_ms;
 };
+
+/* The agent's process-wide client certificate (http_global_set_client_cert). */
+static char *default_cert, *default_key;
 
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -51,8 +55,38 @@ int http_global_init(void)
     return 0;
 }
 
+int http_global_set_client_cert(const char *cert, const char *key)
+{
+    free(default_cert);
+    free(default_key);
+    default_cert = cert ? strdup(cert) : NULL;
+    default_key = key ? strdup(key) : NULL;
+    return (cert && !default_cert) || (key && !default_key) ? -ENOMEM : 0;
+}
+
+int http_client_set_tls(struct http_client *c, const struct http_tls *tls)
+{
+    char *ca = tls->ca_file ? strdup(tls->ca_file) : NULL;
+    char *cert = tls->client_cert ? strdup(tls->client_cert) : NULL;
+    char *key = tls->client_key ? strdup(tls->client_key) : NULL;
+    if ((tls->ca_file && !ca) || (tls->client_cert && !cert) || (tls->client_key && !key)) {
+        free(ca);
+        free(cert);
+        free(key);
+        return -ENOMEM;
+    }
+    free(c->ca_file);
+    free(c->client_cert);
+    free(c->client_key);
+    c->ca_file = ca;
+    c->client_cert = cert;
+    c->client_key = key;
+    return 0;
+}
+
 void http_global_cleanup(void)
 {
+    http_global_set_client_cert(NULL, NULL);
     if (share)
         curl_share_cleanup(share);
     share = NULL;
@@ -92,6 +126,8 @@ void http_client_destroy(struct http_client *c)
         free(c->auth_header);
     }
     free(c->ca_file);
+    free(c->client_cert);
+    free(c->client_key);
     free(c);
 }
 
@@ -197,6 +233,12 @@ static int perform(struct http_client *c, const char *method, const char *path, 
     curl_easy_setopt(e, CURLOPT_WRITEDATA, sink);
     if (c->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    const char *cert = c->client_cert ? c->client_cert : default_cert;
+    const char *key = c->client_cert ? c->client_key : default_key;
+    if (cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, key ? key : cert);
+    }
     if (c->auth_header)
         hdrs = curl_slist_append(hdrs, c->auth_header);
     if (body) {
@@ -212,14 +254,20 @@ static int perform(struct http_client *c, const char *method, const char *path, 
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
+    /* The detailed reason ("SSL certificate problem: certificate has expired", "no alternative
+     * certificate subject name matches") is only in the error buffer. */
+    char detail[CURL_ERROR_SIZE];
+    detail[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, detail);
     cc = curl_easy_perform(e);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
     r->body = sink->data;
     r->len = sink->len;
     if (cc != CURLE_OK && !(sink->stopped && cc == CURLE_WRITE_ERROR)) {
         snprintf(r->err, sizeof r->err, "%s", sink->overflow ? "response too large"
-                                                             : curl_easy_strerror(cc));
+                                              : detail[0] ? detail : curl_easy_strerror(cc));
         r->status = 0;
         return -EIO;
     }

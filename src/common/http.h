@@ -18,6 +18,14 @@ struct http_response {
     char err[256];      /* transport error or the server's error message */
 };
 
+/* TLS settings of a client: the CA that verifies the server (NULL: the system store) and, for
+ * mutual TLS, a client certificate and key (PEM files; NULL: none). */
+struct http_tls {
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;
+};
+
 /* Call once in main() before threads start / after they stopped. */
 int http_global_init(void);
 void http_global_cleanup(void);
@@ -26,6 +34,12 @@ void http_global_cleanup(void);
  * Returns NULL on allocation failure. The client copies its arguments. */
 struct http_client *http_client_create(const char *base_url, const char *token, const char *ca_file);
 void http_client_destroy(struct http_client *c);
+/* Replaces the client's TLS settings (copied). 0 or -ENOMEM. */
+int http_client_set_tls(struct http_client *c, const struct http_tls *tls);
+/* Process-wide default client certificate, used by every client that has none of its own: the
+ * agent's certificate belongs to the process, and its threads create clients with only a CA.
+ * Call before threads start; the strings are copied. 0 or -ENOMEM. */
+int http_global_set_client_cert(const char *cert, const char *key);
 void http_client_set_token(struct http_client *c, const char *token);
 /* Whole-request timeout (default 30 s); 0 means none (streams). */
 void http_client_set_timeout(struct http_client *c, long timeout_ms);

@@ -160,6 +160,11 @@ static int cmd_register(int argc, char **argv)
     }
     log_open("-", LOG_WARN, "tether-agent", 0);
     http_global_init();
+    if (http_global_set_client_cert(cfg.client_cert, cfg.client_key)) {
+        http_global_cleanup();
+        agent_config_free(&cfg);
+        return 1;
+    }
     struct register_opts o = { .server = cfg.server, .activation = cfg.activation,
                                .data_dir = cfg.data_dir, .tags = cfg.tags, .name = cfg.name,
                                .machine_id = cfg.machine_id, .ca_file = cfg.ca_file };
@@ -305,7 +310,8 @@ static int cmd_run(int argc, char **argv)
     if (load_config(&cl, &a->cfg) != 0)
         goto out_cfg;
     if (make_absolute(&a->cfg.data_dir) || make_absolute(&a->cfg.log_file) ||
-        make_absolute(&a->cfg.ca_file) || open_log(&cl, &a->cfg))
+        make_absolute(&a->cfg.ca_file) || make_absolute(&a->cfg.client_cert) ||
+        make_absolute(&a->cfg.client_key) || open_log(&cl, &a->cfg))
         goto out_cfg;
     rc = 1;
     if (fs_mkdir_p(a->cfg.data_dir, 0711) != 0 || journal_init(a->cfg.data_dir) != 0) {
@@ -313,6 +319,9 @@ static int cmd_run(int argc, char **argv)
         goto out_cfg;
     }
     http_global_init();
+    /* Every HTTPS client of the agent's threads presents this certificate (mutual TLS). */
+    if (http_global_set_client_cert(a->cfg.client_cert, a->cfg.client_key) != 0)
+        goto out_http;
     if (ensure_identity(a) != 0)
         goto out_http;
     if (!cl.foreground && daemonize() != 0)

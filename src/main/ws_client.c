@@ -375,6 +375,9 @@ struct ws_client *ws_client_create(struct agent *a)
     if (strcmp(w->scheme, "https") == 0) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.client_ssl_ca_filepath = a->cfg.ca_file;
+        /* Mutual TLS: the same certificate the HTTPS calls present. */
+        info.client_ssl_cert_filepath = a->cfg.client_cert;
+        info.client_ssl_private_key_filepath = a->cfg.client_key;
     }
     w->ctx = lws_create_context(&info);
     if (!w->ctx) {

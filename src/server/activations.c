@@ -63,7 +63,7 @@ void h_activation_create(struct req *r)
     int64_t expires_at = now + expires_in * 1000;
     if (store_activation_insert(r->srv->st, r->tenant, hash, tags_text, uses, expires_at, r->who,
                                 now) ||
-        store_audit(r->srv->st, r->tenant, now, r->who, "activation.create", NULL, tags_text)) {
+        req_audit(r, now, "activation.create", NULL, tags_text)) {
         resp_error(r, 503, "unavailable", "store not writable");
         goto out;
     }

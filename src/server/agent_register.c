@@ -147,7 +147,7 @@ static json_t *endpoints(struct server *srv)
     if (base && *base)
         snprintf(api, sizeof api, "%s", base);
     else
-        snprintf(api, sizeof api, "%s://%s", srv->cfg.tls_cert ? "https" : "http",
+        snprintf(api, sizeof api, "%s://%s", (srv->cfg.tls_cert || srv->cfg.tls) ? "https" : "http",
                  srv->cfg.listen);
     size_t n = strlen(api);
     while (n && api[n - 1] == '/')

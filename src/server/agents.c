@@ -117,7 +117,7 @@ void h_agent_patch(struct req *r)
         goto free_agent;
     }
     if (store_agent_update(r->srv->st, &a, NULL) ||
-        store_audit(r->srv->st, r->tenant, tm_now_ms(), r->who, "agent.tag", a.agent_id, a.tags)) {
+        req_audit(r, tm_now_ms(), "agent.tag", a.agent_id, a.tags)) {
         resp_error(r, 503, "unavailable", "store not writable");
         goto free_agent;
     }
@@ -134,8 +134,7 @@ void h_agent_delete(struct req *r)
     if (find_agent(r, &a))
         return;
     if (store_agent_remove(r->srv->st, r->tenant, a.agent_id) ||
-        store_audit(r->srv->st, r->tenant, tm_now_ms(), r->who, "agent.remove", a.agent_id,
-                    a.name) ||
+        req_audit(r, tm_now_ms(), "agent.remove", a.agent_id, a.name) ||
         evq_push(&r->events, EV_AGENT_GONE, NULL, NULL, a.agent_id, 0, NULL)) {
         resp_error(r, 503, "unavailable", "store not writable");
     } else {

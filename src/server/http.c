@@ -136,28 +136,63 @@ void req_respond(struct req *r)
     lws_callback_on_writable(r->wsi);
 }
 
-/* Fills r->who/role/agent_id for the route's credential, or answers 401/403. 0 when allowed. */
-static int authenticate(struct req *r, enum cred_need need)
+/* A refused credential: 401, or 429 with Retry-After once the address is over its budget of
+ * failures (the connection is then closed, which costs a flooding client a reconnect). */
+static int refuse(struct req *r, int status, const char *code, const char *msg)
+{
+    int64_t retry = 0;
+    bool blocked = guard_auth_blocked(r->srv, r->peer, &retry);
+    guard_auth_failed(r->srv, r->peer);
+    if (blocked) {
+        char v[24];
+        if (r->srv->auth_limited++ % 1000 == 0)
+            log_warn("http: too many failed authentications from %s: answering 429", r->peer);
+        snprintf(v, sizeof v, "%lld", (long long)retry);
+        resp_error(r, 429, "too_many_requests",
+                   "too many failed authentications from this address; retry later");
+        resp_header(r, "Retry-After", v);
+        r->close_after = true;
+        return -1;
+    }
+    resp_error(r, status, code, "%s", msg);
+    return -1;
+}
+
+/* Fills r->who/role/agent_id for the route's credential, or answers 401/403/429. 0 when allowed.
+ * Nothing of the handler runs before this returns 0. */
+static int authenticate(struct req *r, const struct route *rt)
 {
     char header[256], token[128];
     struct st_agent agent;
+    enum cred_need need = rt->need;
 
-    if (need == CRED_NONE)
+    if (need == CRED_NONE) {
+        /* Registration is an agent call: with mutual TLS it needs a verified certificate. */
+        if (!strncmp(rt->pattern, "/v1/agent/", 10) &&
+            guard_client_cert(r->srv, r->wsi, NULL, NULL))
+            return refuse(r, 401, "unauthorized", "a valid client certificate is required");
         return 0;
+    }
     if (lws_hdr_copy(r->wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
         auth_bearer(header, token, sizeof token))
         goto unauthorized;
     if (need == CRED_AGENT) {
         if (auth_agent_token(r->srv->st, token, &agent))
             goto unauthorized;
+        int cert_rc = guard_client_cert(r->srv, r->wsi, agent.agent_id, agent.name);
         snprintf(r->agent_id, sizeof r->agent_id, "%s", agent.agent_id);
         snprintf(r->tenant, sizeof r->tenant, "%s", agent.tenant_id);
         snprintf(r->who, sizeof r->who, "%s", agent.name);
         st_agent_free(&agent);
+        if (cert_rc)
+            return refuse(r, 403, "forbidden",
+                          "the client certificate does not belong to this agent");
+        guard_authenticated(r->srv, r->wsi);
         return 0;
     }
     if (auth_api_key(r->srv->st, token, r->who, r->tenant, &r->role))
         goto unauthorized;
+    guard_authenticated(r->srv, r->wsi);
     if (!auth_role_allows(need, r->role)) {
         resp_error(r, 403, "forbidden", "this API key's role (%s) may not do that",
                    role_name(r->role));
@@ -165,8 +200,7 @@ static int authenticate(struct req *r, enum cred_need need)
     }
     return 0;
 unauthorized:
-    resp_error(r, 401, "unauthorized", "missing or invalid credentials");
-    return -1;
+    return refuse(r, 401, "unauthorized", "missing or invalid credentials");
 }
 
 static void run_writing(struct req *r, const struct route *rt)
@@ -205,7 +239,7 @@ static void dispatch(struct req *r)
         goto respond;
     }
     memcpy(r->params, params, sizeof params);
-    if (authenticate(r, rt->need))
+    if (authenticate(r, rt))
         goto respond;
     if (rt->writes)
         run_writing(r, rt);
@@ -213,7 +247,11 @@ static void dispatch(struct req *r)
         rt->handler(r);
     if (!r->status)
         resp_error(r, 500, "internal", "no response");
+    /* A wrong activation code is a failed authentication too. */
+    if (rt->need == CRED_NONE && r->status == 401)
+        guard_auth_failed(r->srv, r->peer);
 respond:
+    guard_request_done(r->srv, r->wsi);
     log_debug("http: %s %d", r->path, r->status);
     req_respond(r);
 }
@@ -222,6 +260,7 @@ static int on_http(struct req *r, const char *path)
 {
     char cl[32];
     r->method = method_of(r->wsi);
+    guard_peer(r->wsi, r->peer, sizeof r->peer);
     if (strlen(path) >= sizeof r->path) {
         /* Never route a truncated path. */
         resp_error(r, 404, "not_found", "no such endpoint (path too long)");
@@ -286,6 +325,7 @@ static int write_headers(struct req *r)
         return -1;
     r->headers_done = true;
     if (r->sse) {
+        guard_stream(srv, r->wsi);
         /* What lws_http_mark_sse() does for HTTP/1 (in 4.1 it also logs an error outside h2):
          * give the header table back to the pool, and never time the stream out. */
         lws_http_headers_detach(r->wsi);
@@ -336,6 +376,7 @@ done:
     r->srv = NULL;
     if (close_after)
         return -1;
+    guard_request_next(srv, wsi);
     if (lws_http_transaction_completed(wsi))
         return -1;
     return 0;
@@ -348,6 +389,18 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     struct server *srv = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return srv && guard_accept_ok(srv) ? -1 : 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        /* srv->ctx is set once the context (and its listen socket) exists: only accepted
+         * connections are tracked. */
+        if (srv && srv->ctx)
+            guard_created(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (srv)
+            guard_destroyed(srv, wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
         if (r->srv)
             commit_unwait(srv, r);

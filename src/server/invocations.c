@@ -106,8 +106,7 @@ static int persist(struct req *r, struct st_invocation *inv, const struct agent_
     /* The command itself is never logged: its length and a hash prefix identify it. */
     crypto_sha256_hex(inv->command, strlen(inv->command), hash);
     snprintf(detail, sizeof detail, "command %zu bytes sha256:%.12s", strlen(inv->command), hash);
-    return store_audit(st, r->tenant, inv->created_at, r->who, "invocation.create",
-                       inv->invocation_id, detail);
+    return req_audit(r, inv->created_at, "invocation.create", inv->invocation_id, detail);
 }
 
 void h_invocation_create(struct req *r)
@@ -227,8 +226,7 @@ void h_invocation_cancel(struct req *r)
     for (size_t i = 0; i < n; i++)
         if (taskops_cancel(r->srv->st, &tasks[i], now, &r->events))
             goto unavailable;
-    if (store_audit(r->srv->st, r->tenant, now, r->who, "invocation.cancel", inv.invocation_id,
-                    NULL))
+    if (req_audit(r, now, "invocation.cancel", inv.invocation_id, NULL))
         goto unavailable;
     inv.cancel_requested = true;
     json_t *o = render_invocation(r->srv->st, &inv, tasks, n, true, false);

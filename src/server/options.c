@@ -32,7 +32,7 @@ const struct cfg_option server_options[] = {
         "a connection must deliver a whole request (headers and body) within this time"),
     OPT("max_preauth_connections", CFG_INT, "1024", 1, 1000000, max_preauth,
         "connections not yet authenticated; beyond this new ones are closed at once"),
-    OPT("auth_fail_burst", CFG_INT, "20", 1, 1000000, auth_fail_burst,
+    OPT("auth_fail_burst", CFG_INT, "100", 1, 1000000, auth_fail_burst,
         "failed authentications an address may make before it gets 429"),
     OPT("auth_fail_per_min", CFG_INT, "20", 1, 1000000, auth_fail_per_min,
         "failed authentications per minute an address earns back"),

@@ -17,6 +17,8 @@ const struct route route_table[] = {
     { M_POST, "/v1/agent/tasks/{id}/finish", CRED_AGENT, true, h_agent_finish },
     { M_POST, "/v1/agent/heartbeat", CRED_AGENT, true, h_agent_heartbeat },
     { M_GET, "/v1/agent/update", CRED_AGENT, false, h_agent_update },
+    /* The WebSocket upgrade (ws.c checks `need` before any 101); a plain GET gets 426. */
+    { M_GET, ROUTE_AGENT_WS, CRED_AGENT, false, h_agent_ws_plain },
 
     { M_POST, "/v1/activations", CRED_ADMIN, true, h_activation_create },
 
@@ -34,6 +36,13 @@ const struct route route_table[] = {
     { M_GET, "/v1/tasks/{id}", CRED_VIEWER, false, h_task_show },
     { M_GET, "/v1/tasks/{id}/output", CRED_VIEWER, false, h_task_output },
     { M_POST, "/v1/tasks/{id}/cancel", CRED_OPERATOR, true, h_task_cancel },
+
+    { M_POST, "/v1/apikeys", CRED_ADMIN, true, h_apikey_create },
+    { M_GET, "/v1/apikeys", CRED_ADMIN, false, h_apikeys_list },
+    { M_DELETE, "/v1/apikeys/{name}", CRED_ADMIN, true, h_apikey_revoke },
+
+    /* Read only: no route writes or deletes audit rows. */
+    { M_GET, "/v1/audit", CRED_ADMIN, false, h_audit_list },
 
     { M_OTHER, NULL, CRED_NONE, false, NULL },
 };
@@ -80,4 +89,12 @@ const struct route *route_find(const struct route *table, enum http_method metho
         }
     }
     return NULL;
+}
+
+const struct route *route_for_upgrade(const char *path)
+{
+    bool known;
+    const struct route *rt = route_find(route_table, M_GET, path, NULL, &known);
+    /* Only rows whose plain-GET handler says "upgrade required" are WebSocket endpoints. */
+    return rt && rt->handler == h_agent_ws_plain ? rt : NULL;
 }

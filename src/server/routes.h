@@ -60,5 +60,14 @@ void h_invocation_cancel(struct req *r);
 void h_task_show(struct req *r);
 void h_task_output(struct req *r);
 void h_task_cancel(struct req *r);
+void h_agent_ws_plain(struct req *r);
+void h_apikey_create(struct req *r);
+void h_apikeys_list(struct req *r);
+void h_apikey_revoke(struct req *r);
+void h_audit_list(struct req *r);
+
+/* The route of the agent WebSocket upgrade: ws.c authenticates the upgrade against its `need`. */
+#define ROUTE_AGENT_WS "/v1/agent/ws"
+const struct route *route_for_upgrade(const char *path);
 
 #endif

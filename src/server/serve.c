@@ -9,8 +9,13 @@
 #include "common/log.h"
 #include "common/tm.h"
 
+#include <unistd.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,8 +80,105 @@ static void lws_log_bridge(int level, const char *line)
         log_warn("lws: %.*s", (int)n, line);
 }
 
+/* lws sizes its fd table from RLIMIT_NOFILE (libs-probe G3/G4): take the hard limit. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) {
+        log_warn("cannot read RLIMIT_NOFILE: %s", strerror(errno));
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            log_warn("cannot raise RLIMIT_NOFILE to %llu: %s", (unsigned long long)want,
+                     strerror(errno));
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    log_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
+/* True when every address HOST resolves to is a loopback address (127/8, ::1). */
+static bool host_is_loopback(const char *host)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    bool all = true;
+    if (!strcmp(host, "localhost"))
+        return true;
+    if (getaddrinfo(host, "1", &hints, &res) || !res)
+        return false;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            const struct sockaddr_in *sin = (const void *)a->ai_addr;
+            all = all && (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+        } else if (a->ai_family == AF_INET6) {
+            const struct sockaddr_in6 *s6 = (const void *)a->ai_addr;
+            all = all && IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+        } else {
+            all = false;
+        }
+    }
+    freeaddrinfo(res);
+    return all;
+}
+
+/* Picks the certificate (explicit files, or DATA/tls with `tls = yes`) and refuses plain HTTP
+ * off loopback unless allow_insecure. Fills info; 0 or -EINVAL after printing why. */
+static int setup_tls(struct server *srv, const char *host, struct lws_context_creation_info *info,
+                     char *cert, char *key, size_t len)
+{
+    if (srv->cfg.tls_cert || srv->cfg.tls_key) {
+        if (!srv->cfg.tls_cert || !srv->cfg.tls_key) {
+            fprintf(stderr, "tether-server: --tls-cert and --tls-key go together\n");
+            return -EINVAL;
+        }
+        snprintf(cert, len, "%s", srv->cfg.tls_cert);
+        snprintf(key, len, "%s", srv->cfg.tls_key);
+    } else if (srv->cfg.tls) {
+        snprintf(cert, len, "%s/tls/server.pem", srv->data_dir);
+        snprintf(key, len, "%s/tls/server.key", srv->data_dir);
+        if (access(cert, R_OK) || access(key, R_OK)) {
+            fprintf(stderr, "tether-server: --tls: %s or its key is missing; run tether-server "
+                            "cert create --data-dir %s --host NAME\n", cert, srv->data_dir);
+            return -EINVAL;
+        }
+    } else {
+        cert[0] = key[0] = '\0';
+    }
+    if (srv->cfg.client_ca && !cert[0]) {
+        fprintf(stderr, "tether-server: --client-ca needs TLS (--tls or --tls-cert/--tls-key)\n");
+        return -EINVAL;
+    }
+    if (!cert[0]) {
+        if (!host_is_loopback(host) && !srv->cfg.allow_insecure) {
+            fprintf(stderr, "tether-server: refusing plain HTTP on %s, which is not a loopback "
+                            "address: use --tls (tether-server cert create), or set "
+                            "allow_insecure = yes\n", host);
+            return -EINVAL;
+        }
+        if (!host_is_loopback(host))
+            log_warn("INSECURE: plain HTTP on %s (allow_insecure = yes): tokens and commands "
+                     "cross the network in clear text", srv->cfg.listen);
+        return 0;
+    }
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info->ssl_cert_filepath = cert;
+    info->ssl_private_key_filepath = key;
+    if (srv->cfg.client_ca) {
+        /* Ask for a client certificate and verify it when sent; operators (CLI) send none, and
+         * agent routes insist on one bound to the agent (guard_client_cert). */
+        info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+                         LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+        info->ssl_ca_filepath = srv->cfg.client_ca;
+    }
+    return 0;
+}
+
 int server_serve(struct server *srv)
 {
+    char cert[4200], key[4200];
     struct lws_context_creation_info info;
     char host[256];
     int port, n = 0;
@@ -107,20 +209,20 @@ int server_serve(struct server *srv)
     /* HTTP/1.1 only: agents and SSE clients speak it, and h2 would change the stream rules. */
     info.alpn = "http/1.1";
     info.ka_time = 0;
-    if (srv->cfg.tls_cert || srv->cfg.tls_key) {
-        if (!srv->cfg.tls_cert || !srv->cfg.tls_key) {
-            fprintf(stderr, "tether-server: --tls-cert and --tls-key go together\n");
-            return -EINVAL;
-        }
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = srv->cfg.tls_cert;
-        info.ssl_private_key_filepath = srv->cfg.tls_key;
-    }
+    if (setup_tls(srv, host, &info, cert, key, sizeof cert))
+        return -EINVAL;
+    raise_nofile();
+    srv->authfail = calloc(1, sizeof *srv->authfail);
+    if (!srv->authfail)
+        return -ENOMEM;
+    rl_init(srv->authfail, srv->cfg.auth_fail_burst, srv->cfg.auth_fail_per_min);
     srv->stop = &stop_flag;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        fprintf(stderr, "tether-server: cannot listen on %s (port in use or address invalid)\n",
-                srv->cfg.listen);
+        fprintf(stderr, "tether-server: cannot listen on %s (port in use, address invalid, or "
+                        "unreadable TLS files)\n", srv->cfg.listen);
+        free(srv->authfail);
+        srv->authfail = NULL;
         return -EADDRINUSE;
     }
     srv->vh = lws_get_vhost_by_name(srv->ctx, "default");
@@ -132,7 +234,8 @@ int server_serve(struct server *srv)
     sigaction(SIGTERM, &sa, NULL);
 
     tick_start(srv);
-    log_info("listening on %s://%s", srv->cfg.tls_cert ? "https" : "http", srv->cfg.listen);
+    log_info("listening on %s://%s%s", cert[0] ? "https" : "http", srv->cfg.listen,
+             srv->cfg.client_ca ? " (agents need a client certificate)" : "");
     while (n >= 0 && !stop_flag)
         n = lws_service(srv->ctx, 0);
 
@@ -146,5 +249,7 @@ int server_serve(struct server *srv)
     srv->ctx = NULL;
     lws_context_destroy(ctx);
     ws_cleanup(srv);
+    free(srv->authfail);
+    srv->authfail = NULL;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "server/events.h"
+#include "server/ratelimit.h"
 #include "server/render.h"
 #include "server/routes.h"
 #include "server/store/store.h"
@@ -47,6 +48,18 @@ extern const struct cfg_option server_options[];
 struct agent_conn;
 struct sse_conn;
 
+/* Every accepted connection (conn_guard.c), found by its wsi in a hash: whether it has
+ * authenticated yet, and by when it must have delivered its current request. */
+struct conn_track {
+    struct conn_track *prev, *next;
+    struct conn_track *hnext;   /* in srv->track_hash, by wsi address */
+    struct lws *wsi;
+    int64_t deadline_mono;   /* 0: none (authenticated and between requests, SSE, WebSocket) */
+    bool authenticated;
+    bool verified_cert;      /* a client certificate chain was verified (mutual TLS) */
+    char peer[64];
+};
+
 enum req_state { REQ_NEW, REQ_BODY, REQ_WAIT_COMMIT, REQ_WRITING, REQ_DONE };
 
 /* One HTTP transaction (lws per-session data of protocols[0]; reset for each keep-alive request). */
@@ -66,6 +79,7 @@ struct req {
     char tenant[64];
     char agent_id[ID_BUF];
     char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX];
+    char peer[64];   /* source address, for the audit trail and the failure limiter */
 
     /* Events the handler caused; joined to the batch only when the handler succeeded. */
     struct evq events;
@@ -113,6 +127,13 @@ struct server {
     struct ws_gone *gone[CONN_BUCKETS];
 
     struct sse_conn *sse_head;
+
+    /* Abuse limits (conn_guard.c). */
+    struct conn_track *tracks;
+    struct conn_track *track_hash[CONN_BUCKETS];
+    size_t nconn, npreauth;
+    uint64_t preauth_refused, deadline_closed, auth_limited;
+    struct ratelimit *authfail;
 
     unsigned char wbuf[LWS_PRE + SERVER_WRITE_CHUNK];
 };
@@ -164,6 +185,34 @@ void sse_tick(struct server *srv, int64_t now_mono);
 
 /* events dispatch after a commit (commit.c) */
 void events_dispatch(struct server *srv, struct evq *q);
+
+/* conn_guard.c: pre-auth cap, request deadlines, failed-auth limiter, client certificates. */
+/* Returns non-zero when a new connection must be refused (over max_preauth_connections). */
+int guard_accept_ok(struct server *srv);
+void guard_created(struct server *srv, struct lws *wsi);
+void guard_destroyed(struct server *srv, struct lws *wsi);
+void guard_authenticated(struct server *srv, struct lws *wsi);
+/* The current request is complete (dispatch): no deadline until the next one starts. */
+void guard_request_done(struct server *srv, struct lws *wsi);
+/* The response went out on a keep-alive connection: the next request has request_timeout. */
+void guard_request_next(struct server *srv, struct lws *wsi);
+/* Long-lived stream (SSE, WebSocket): never timed out by the guard. */
+void guard_stream(struct server *srv, struct lws *wsi);
+void guard_tick(struct server *srv, int64_t now_mono);
+/* Copies the peer's address (from the connection's record, else lws). */
+void guard_peer(struct lws *wsi, char *buf, size_t len);
+/* Failed-auth limiter: true (and *retry_after) when addr is over its budget. */
+bool guard_auth_blocked(struct server *srv, const char *addr, int64_t *retry_after_s);
+void guard_auth_failed(struct server *srv, const char *addr);
+/* Mutual TLS: 0 when no client CA is configured, or the peer's verified certificate names this
+ * agent (CN, or SAN URI tether:agent:<id>, equal to its id or name); -1 otherwise. With
+ * agent_id NULL (registration) any verified certificate passes. */
+int guard_client_cert(struct server *srv, struct lws *wsi, const char *agent_id,
+                      const char *agent_name);
+
+/* audit.c: records an operator action of r (who, role, source address). */
+int req_audit(struct req *r, int64_t at, const char *action, const char *target,
+              const char *detail);
 
 /* tick.c */
 void tick_start(struct server *srv);

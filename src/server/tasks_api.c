@@ -82,7 +82,7 @@ void h_task_cancel(struct req *r)
     if (load_task(r, &t))
         return;
     if (taskops_cancel(r->srv->st, &t, now, &r->events) ||
-        store_audit(r->srv->st, r->tenant, now, r->who, "task.cancel", t.task_id, NULL)) {
+        req_audit(r, now, "task.cancel", t.task_id, NULL)) {
         resp_error(r, 503, "unavailable", "store not writable");
     } else {
         json_t *o = render_task(r->srv->st, &t, false);

@@ -44,6 +44,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     expire(srv);
     ws_tick(srv, now);
     sse_tick(srv, now);
+    guard_tick(srv, now);
     lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick_cb, TICK_US);
 }
 

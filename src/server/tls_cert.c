@@ -126,7 +126,7 @@ static int write_pem(const char *path, EVP_PKEY *key, X509 *cert, mode_t mode)
 
 static int load_ca(const char *dir, X509 **ca, EVP_PKEY **key)
 {
-    char path[4200];
+    char path[4400];
     FILE *f;
     snprintf(path, sizeof path, "%s/ca.pem", dir);
     f = fopen(path, "re");
@@ -146,7 +146,7 @@ static int load_ca(const char *dir, X509 **ca, EVP_PKEY **key)
 /* DATA/tls with the CA, creating both when missing. */
 static int ensure_ca(const char *dir, X509 **ca, EVP_PKEY **key, char *err, size_t errlen)
 {
-    char path[4200];
+    char path[4400];
     int rc = fs_mkdir_p(dir, 0700);
     if (rc) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-rc));

@@ -236,20 +236,36 @@ void ws_tick(struct server *srv, int64_t now_mono)
     }
 }
 
-/* The upgrade: right path, valid agent token. Answers 401 itself before refusing. */
+/* The upgrade: a path the route table declares as an upgrade, and the credential it names.
+ * Answers 401/403/429 itself before refusing: nothing reaches a 101 unauthenticated. */
 static int filter(struct agent_conn *c, struct lws *wsi, struct server *srv)
 {
-    char uri[128], header[256], token[128];
+    char uri[128], header[256], token[128], peer[64];
     struct st_agent agent;
+    const struct route *rt;
+    int64_t retry = 0;
 
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/v1/agent/ws"))
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+        !(rt = route_for_upgrade(uri)) || rt->handler != h_agent_ws_plain)
         return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL), 1;
-    if (lws_hdr_copy(wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+    guard_peer(wsi, peer, sizeof peer);
+    /* Only agent tokens open this socket (rt->need == CRED_AGENT). */
+    if (rt->need != CRED_AGENT ||
+        lws_hdr_copy(wsi, header, sizeof header, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
         auth_bearer(header, token, sizeof token) || auth_agent_token(srv->st, token, &agent)) {
-        log_info("ws: upgrade refused: bad or missing agent token");
-        lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+        bool blocked = guard_auth_blocked(srv, peer, &retry);
+        guard_auth_failed(srv, peer);
+        log_info("ws: upgrade from %s refused: bad or missing agent token", peer);
+        lws_return_http_status(wsi, blocked ? 429 : HTTP_STATUS_UNAUTHORIZED, NULL);
         return 1;
     }
+    if (guard_client_cert(srv, wsi, agent.agent_id, agent.name)) {
+        st_agent_free(&agent);
+        lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+        return 1;
+    }
+    guard_authenticated(srv, wsi);
+    guard_stream(srv, wsi);
     memset(c, 0, sizeof *c);
     c->srv = srv;
     c->wsi = wsi;
@@ -397,6 +413,11 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_CLOSED:
         if (c && c->srv)
             on_closed(c);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* After the upgrade lws tells this protocol, not protocols[0]. */
+        if (srv)
+            guard_destroyed(srv, wsi);
         return 0;
     default:
         return 0;

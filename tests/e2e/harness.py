@@ -187,8 +187,10 @@ class Server:
 
 
 class Agent:
-    def __init__(self, workdir, server, name, register=True, start=True, extra_args=(), url=None):
+    def __init__(self, workdir, server, name, register=True, start=True, extra_args=(), url=None,
+                 env=None):
         self.server = server
+        self.env = env
         self.url = url or server.url
         self.name = name
         self.dir = os.path.join(workdir, "agent-" + name)
@@ -216,7 +218,7 @@ class Agent:
         self.proc = Proc([AGENT_BIN, "run", "--foreground", "--server", self.url,
                           "--data-dir", self.dir, "--log-level", "debug",
                           "--set", "login_profile=no"] + self.extra_args,
-                         self.log_path)
+                         self.log_path, env=self.env)
         if wait_online:
             wait_for(self.online, timeout=15, what="agent %s online" % self.name)
 

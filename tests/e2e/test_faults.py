@@ -188,6 +188,38 @@ class Connections(TetherTest):
         self.assertTrue(agent.proc.alive())
 
 
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+class ClockJumps(TetherTest):
+    """The agent's wall clock jumps (NTP step, a VM resumed): timeouts, heartbeats and backoff run
+    on the monotonic clock and do not care."""
+
+    def test_timeout_survives_wall_clock_jumps(self):
+        if not os.path.exists(FAKETIME_LIB):
+            self.skipTest("libfaketime not installed (install/deps.sh installs it)")
+        server = self.start_server()
+        clock = os.path.join(self.workdir, "faketime")
+        with open(clock, "w") as f:
+            f.write("+0\n")
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE=clock,
+                   FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
+        agent = self.start_agent(server, "timewarp", env=env,
+                                 extra_args=["--set", "kill_grace=1"])
+        inv = server.invoke("echo started; sleep 1000", ["timewarp"], timeout_s=3)["invocation_id"]
+        wait_for(lambda: server.invocation(inv, output=False)["tasks"][0]["status"] == "running",
+                 timeout=10, what="task running")
+        for jump in ("+2h", "-3h", "+1d"):  # forwards, backwards, far forwards
+            with open(clock, "w") as f:
+                f.write(jump + "\n")
+        t = server.wait_invocation(inv, timeout=20)["tasks"][0]
+        self.assertEqual(t["status"], "timed_out", t)
+        self.assertTrue(agent.online())
+        # the agent still works normally afterwards
+        inv = server.invoke("echo fine", ["timewarp"])["invocation_id"]
+        self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "fine\n")
+
+
 class DiskFull(TetherTest):
     def setUp(self):
         super().setUp()

@@ -69,6 +69,12 @@ static const char *const migrations[] = {
 
     /* 3: per-task resource limits (issue 3), a JSON object like the wire form. */
     "ALTER TABLE invocations ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';",
+
+    /* 4: issue 5: the caller's role and address in every audit row; when a key was revoked. */
+    "ALTER TABLE audit ADD COLUMN role TEXT;"
+    "ALTER TABLE audit ADD COLUMN source TEXT;"
+    "CREATE INDEX audit_tenant ON audit(tenant_id, id);"
+    "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
 };
 
 int sq_fail(struct store *st, const char *what)
@@ -389,17 +395,9 @@ int store_activation_consume(struct store *st, const char *hash_hex, int64_t now
 int store_audit(struct store *st, const char *tenant, int64_t now, const char *who,
                 const char *action, const char *target, const char *detail)
 {
-    sqlite3_stmt *s = sq_prep(st, "INSERT INTO audit(tenant_id, at, who, action, target, detail)"
-                                  " VALUES(?,?,?,?,?,?)");
-    if (!s)
-        return -EIO;
-    sq_bind_text(s, 1, tenant);
-    sqlite3_bind_int64(s, 2, now);
-    sq_bind_text(s, 3, who);
-    sq_bind_text(s, 4, action);
-    sq_bind_text(s, 5, target);
-    sq_bind_text(s, 6, detail);
-    return sq_done(st, s);
+    struct st_audit a = { .tenant = tenant, .at = now, .who = who, .action = action,
+                          .target = target, .detail = detail };
+    return store_audit_add(st, &a);
 }
 
 int store_audit_count(struct store *st, int64_t *count)

@@ -175,6 +175,29 @@ int store_output_each(struct store *st, const char *task_id, int stream, st_chun
 
 int store_audit(struct store *st, const char *tenant, int64_t now, const char *who,
                 const char *action, const char *target, const char *detail);
+/* One audit row. Strings are borrowed on insert; on listing they are owned (st_audit_free). */
+struct st_audit {
+    int64_t id, at;
+    const char *tenant, *who, *role, *action, *target, *detail, *source;
+};
+/* Appends a row. There is no update or delete: the API cannot alter the trail. */
+int store_audit_add(struct store *st, const struct st_audit *a);
+/* Newest first, at most limit rows of tenant; action/who filter exactly when not NULL.
+ * *out is an array of *n rows the caller frees with st_audit_array_free. */
+int store_audit_list(struct store *st, const char *tenant, const char *action, const char *who,
+                     int64_t limit, struct st_audit **out, size_t *n);
+void st_audit_array_free(struct st_audit *a, size_t n);
+
+struct st_apikey {
+    char name[64];
+    enum role role;
+    int64_t created_at, revoked_at;
+    bool revoked;
+};
+/* Every key of the tenant (revoked ones too), by creation; *out freed with free(). Never hashes. */
+int store_apikey_list(struct store *st, const char *tenant, struct st_apikey **out, size_t *n);
+/* Revokes the tenant's unrevoked keys named name; -ENOENT when there were none. */
+int store_apikey_revoke(struct store *st, const char *tenant, const char *name, int64_t now);
 /* For tests: number of audit rows. */
 int store_audit_count(struct store *st, int64_t *count);
 

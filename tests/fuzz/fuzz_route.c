@@ -1,0 +1,30 @@
+/* The route matcher over the real route table: a match must copy params that fit and contain no
+ * '/', and method/path-known answers must be consistent. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/routes.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char path[1024], params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX];
+    bool known;
+    if (size < 1)
+        return 0;
+    size_t n = size - 1 < sizeof path - 1 ? size - 1 : sizeof path - 1;
+    memcpy(path, data + 1, n);
+    path[n] = '\0';
+    enum http_method m = (enum http_method)(data[0] % 6);
+    memset(params, 0, sizeof params);
+    const struct route *rt = route_find(route_table, m, path, params, &known);
+    if (rt) {
+        if (!known || rt->method != m || !rt->handler)
+            abort();
+        for (int i = 0; i < ROUTE_MAX_PARAMS; i++)
+            if (strchr(params[i], '/') || strlen(params[i]) >= ROUTE_PARAM_MAX)
+                abort();
+    }
+    route_for_upgrade(path);
+    return 0;
+}
