@@ -21,8 +21,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Token bucket over accepts: when thousands of agents reconnect at once (a server restart), the
+ * ones over the rate are closed at once and come back after their jittered backoff, instead of
+ * all handshaking (and authenticating) in the same second. */
+static bool accept_rate_ok(struct server *srv)
+{
+    int64_t now = tm_mono_ms();
+    double cap = (double)srv->cfg.max_accepts_per_s;
+
+    if (srv->accept_refill_ms == 0) {
+        srv->accept_tokens = cap;
+        srv->accept_refill_ms = now;
+    }
+    srv->accept_tokens += (double)(now - srv->accept_refill_ms) * cap / 1000.0;
+    if (srv->accept_tokens > cap)
+        srv->accept_tokens = cap;
+    srv->accept_refill_ms = now;
+    if (srv->accept_tokens < 1.0)
+        return false;
+    srv->accept_tokens -= 1.0;
+    return true;
+}
+
 int guard_accept_ok(struct server *srv)
 {
+    if (!accept_rate_ok(srv)) {
+        if (srv->accept_throttled++ % 1000 == 0)
+            log_warn("guard: over %lld new connections/s: closing the excess (%llu so far)",
+                     (long long)srv->cfg.max_accepts_per_s,
+                     (unsigned long long)srv->accept_throttled);
+        return -1;
+    }
     if (srv->npreauth >= (size_t)srv->cfg.max_preauth) {
         /* Logged once per 1000 so a flood does not flood the log too. */
         if (srv->preauth_refused++ % 1000 == 0)

@@ -36,5 +36,10 @@ const struct cfg_option server_options[] = {
         "failed authentications an address may make before it gets 429"),
     OPT("auth_fail_per_min", CFG_INT, "20", 1, 1000000, auth_fail_per_min,
         "failed authentications per minute an address earns back"),
+    OPT("max_accepts_per_s", CFG_INT, "2000", 1, 1000000, max_accepts_per_s,
+        "new connections accepted per second (burst of the same size); beyond, closed at once so "
+        "a reconnect storm is spread over the agents' backoff"),
+    OPT("ws_ping_interval", CFG_DURATION, "20", 1, 3600, ws_ping_interval,
+        "ping a silent agent WebSocket after this many seconds; drop it after 2.5 times that"),
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };

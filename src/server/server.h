@@ -41,6 +41,8 @@ struct server_config {
     int64_t max_preauth;      /* connections that have not authenticated yet */
     int64_t auth_fail_burst;  /* failed authentications per address before 429 */
     int64_t auth_fail_per_min;/* refill of that bucket */
+    int64_t max_accepts_per_s;/* token bucket for new connections */
+    int64_t ws_ping_interval; /* seconds; hangup after 2.5 intervals */
 };
 
 extern const struct cfg_option server_options[];
@@ -132,7 +134,9 @@ struct server {
     struct conn_track *tracks;
     struct conn_track *track_hash[CONN_BUCKETS];
     size_t nconn, npreauth;
-    uint64_t preauth_refused, deadline_closed, auth_limited;
+    uint64_t preauth_refused, deadline_closed, auth_limited, accept_throttled;
+    double accept_tokens;     /* accept-rate bucket (max_accepts_per_s) */
+    int64_t accept_refill_ms;
     struct ratelimit *authfail;
 
     unsigned char wbuf[LWS_PRE + SERVER_WRITE_CHUNK];

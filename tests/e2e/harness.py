@@ -27,6 +27,8 @@ CLI_BIN = os.path.join(BIN, "tether")
 
 # Sanitizer builds are several times slower; deadlines scale with this factor.
 SLOW = float(os.environ.get("TETHER_TEST_SLOW", "1"))
+# Set by `make test` for sanitizer builds: memory figures and LD_PRELOAD tricks do not apply there.
+SANITIZER = os.environ.get("TETHER_SANITIZER", "")
 
 
 def free_port():
@@ -178,7 +180,10 @@ class Server:
 
     def wait_invocation(self, inv_id, timeout=20):
         def done():
-            inv = self.invocation(inv_id)
+            try:
+                inv = self.invocation(inv_id)
+            except (urllib.error.URLError, ConnectionError):
+                return None  # a restarting or throttling server: ask again
             return inv if inv["status"] not in ("pending", "running") else None
         return wait_for(done, timeout=timeout, what="invocation %s to finish" % inv_id)
 

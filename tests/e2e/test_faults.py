@@ -4,11 +4,12 @@ re-offered leases, lost and unacknowledged kicks, dead connections, disk full.""
 import json
 import os
 import signal
+import socket
 import time
 import unittest
 import urllib.request
 
-from harness import TetherTest, ApiError, wait_for, SLOW
+from harness import TetherTest, ApiError, wait_for, SLOW, SANITIZER
 from faults import TcpProxy, TinyFs, WsAgent, can_mount
 
 LINES = 40
@@ -173,6 +174,52 @@ class Connections(TetherTest):
         inv = server.invoke("echo after reset", ["bouncy"])["invocation_id"]
         self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "after reset\n")
 
+    def test_half_open_connection_is_detected(self):
+        # Pings every 2 s on both sides; the server keeps 5 s heartbeats (offline after 10 s).
+        server = self.start_server(extra_args=["--set", "ws_ping_interval=2",
+                                               "--set", "heartbeat_interval=5"])
+        proxy = TcpProxy(server.port)
+        self.addCleanup(proxy.close)
+        agent = self.start_agent(server, "ghost", url=proxy.url, extra_args=[
+            "--set", "ws_ping_interval=2", "--set", "heartbeat_interval=5"])
+        proxy.mode = "freeze"  # both directions go silent; no FIN, no RST
+        wait_for(lambda: not agent.online(), timeout=30, what="server notices the silent agent")
+        proxy.mode = "pass"
+        wait_for(agent.online, timeout=60, what="agent back once the network is")
+        inv = server.invoke("echo reconnected", ["ghost"])["invocation_id"]
+        self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "reconnected\n")
+
+    def test_reconnect_storm_after_server_restart(self):
+        server = self.start_server()
+        agents = [self.start_agent(server, "storm%d" % i) for i in range(12)]
+        server.restart(signal.SIGKILL)
+        wait_for(lambda: all(a["status"] == "online" for a in server.agents().values()),
+                 timeout=120, interval=0.5, what="every agent back after the restart")
+        inv = server.invoke("echo back", [a.name for a in agents])["invocation_id"]
+        done = server.wait_invocation(inv, timeout=60)
+        self.assertEqual(done["status"], "succeeded")
+        self.assertEqual(sorted(t["stdout"] for t in done["tasks"]), ["back\n"] * 12)
+
+    def test_accept_rate_cap(self):
+        server = self.start_server(extra_args=["--set", "max_accepts_per_s=2"])
+        time.sleep(1.1)  # let the bucket refill after the harness's own start-up calls
+        socks, closed = [], 0
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            socks.append(s)
+        for s in socks:
+            s.settimeout(2 * SLOW)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1      # closed at accept: over the rate
+            except socket.timeout:
+                pass                 # accepted and waiting for a request
+            except ConnectionResetError:
+                closed += 1
+            s.close()
+        self.assertGreaterEqual(closed, 5, "only %d of 8 connections were turned away" % closed)
+        wait_for(server.healthy, timeout=10, interval=0.5, what="server still serving")
+
     def test_agent_rides_out_a_refusing_server(self):
         server = self.start_server()
         proxy = TcpProxy(server.port)
@@ -198,6 +245,8 @@ class ClockJumps(TetherTest):
     def test_timeout_survives_wall_clock_jumps(self):
         if not os.path.exists(FAKETIME_LIB):
             self.skipTest("libfaketime not installed (install/deps.sh installs it)")
+        if SANITIZER:
+            self.skipTest("libfaketime cannot be preloaded ahead of the %s runtime" % SANITIZER)
         server = self.start_server()
         clock = os.path.join(self.workdir, "faketime")
         with open(clock, "w") as f:
