@@ -32,7 +32,7 @@ test-plain:
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTETHER_SANITIZE=ON >/dev/null
 	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(ASAN_BUILD) -j $(JOBS) >/dev/null || env -u MAKEFLAGS -u MAKELEVEL cmake --build $(ASAN_BUILD) -j 1
-	cd $(ASAN_BUILD) && TETHER_TEST_SLOW=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(ASAN_BUILD) && TETHER_TEST_SLOW=3 TETHER_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
 # libFuzzer (clang): each target in tests/fuzz for FUZZ_SECONDS; the corpus replay runs in `make test`.
