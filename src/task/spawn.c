@@ -1,7 +1,8 @@
 /*
  * Shim spawn. The agent is multi-threaded, so between fork() and exec() the child only makes
- * async-signal-safe calls: it clears the signal mask (the agent blocks SIGTERM/SIGINT for its
- * signal thread), restores SIGPIPE (libwebsockets ignores it process-wide and SIG_IGN survives
+ * async-signal-safe calls: it sets the signal mask to exactly the signals the shim takes through
+ * its signalfd (so a cancel or timeout sent before the shim is ready stays pending instead of
+ * killing it with the default action), restores SIGPIPE (libwebsockets ignores it process-wide and SIG_IGN survives
  * exec), closes every fd above 2 (libcurl's sockets are not close-on-exec), then execs.
  */
 #include "task/spawn.h"
@@ -35,16 +36,23 @@ pid_t spawn_shim(const char *exe, const char *dir)
 {
     char *const argv[] = { "tether-agent", "task-shim", (char *)dir, NULL };
     struct sigaction dfl = { .sa_handler = SIG_DFL };
-    sigset_t none;
+    sigset_t shim_mask;
     pid_t pid;
 
-    sigemptyset(&none);
+    /* must match the set the shim reads from its signalfd (shim.c) */
+    sigemptyset(&shim_mask);
+    sigaddset(&shim_mask, SIGUSR1);
+    sigaddset(&shim_mask, SIGUSR2);
+    sigaddset(&shim_mask, SIGTERM);
+    sigaddset(&shim_mask, SIGINT);
+    sigaddset(&shim_mask, SIGHUP);
+    sigaddset(&shim_mask, SIGCHLD);
     pid = fork();
     if (pid < 0)
         return -errno;
     if (pid == 0) {
         sigaction(SIGPIPE, &dfl, NULL);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        sigprocmask(SIG_SETMASK, &shim_mask, NULL);
         close_range(3, ~0U, 0);
         execv(exe, argv);
         _exit(127);

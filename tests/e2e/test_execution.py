@@ -279,6 +279,17 @@ class Execution(TetherTest):
         finally:
             kill_marker(tag)
 
+    def test_cancel_right_after_start(self):
+        # A cancel that reaches the shim before it is ready must wait for it, not kill it.
+        for _ in range(5):
+            inv = self.server.invoke("sleep 100", ["exec"])["invocation_id"]
+            wait_for(lambda: self.server.invocation(inv, output=False)["tasks"][0]["status"]
+                     in ("dispatched", "running"), timeout=10, interval=0.002,
+                     what="task handed out")
+            self.cli("cancel", inv, server=self.server, check=0)
+            t = self.server.wait_invocation(inv, timeout=15)["tasks"][0]
+            self.assertEqual(t["status"], "cancelled", t)
+
     def test_cancel_pending_never_starts(self):
         self.agent.stop()
         marker = os.path.join(self.workdir, "never")
