@@ -3,6 +3,7 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -24,7 +25,7 @@ demo: build
 demo-stop:
 	@install/demo.sh stop
 
-test: build test-plain test-asan
+test: build test-plain test-asan test-tsan
 
 test-plain:
 	cd $(BUILD) && ctest --output-on-failure -j 2
@@ -42,5 +43,13 @@ fuzz: deps
 	  fuzz_json fuzz_b64 fuzz_utf8 fuzz_config fuzz_output_body fuzz_ids fuzz_sse fuzz_route >/dev/null
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD)
 
+# ThreadSanitizer over the threaded code: the agent's unit tests and the end-to-end suites, whose
+# agents and servers are TSan builds (a report in any process log fails the test).
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTETHER_TSAN=ON >/dev/null
+	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(TSAN_BUILD) -j $(JOBS) >/dev/null || env -u MAKEFLAGS -u MAKELEVEL cmake --build $(TSAN_BUILD) -j 1
+	cd $(TSAN_BUILD) && TETHER_TEST_SLOW=3 TETHER_SANITIZER=tsan TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j 2 -R 'unit.test_agent|e2e'
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -26,6 +26,7 @@ case "$role" in
 agent)
     [ -x "$BIN/tether-agent" ] || die "no $BIN/tether-agent; run make first"
     install -m 0755 "$BIN/tether-agent" "$PREFIX/bin/tether-agent"
+    install -m 0755 "$BIN/tether-agent-rollback-check" "$PREFIX/bin/tether-agent-rollback-check"
     install -d -m 0755 /etc/tether
     install -d -m 0711 /var/lib/tether
     install -d -m 0700 /var/log/tether

@@ -12,7 +12,8 @@ for unit in tether-agent tether-server; do
     rm -f "/etc/systemd/system/$unit.service"
 done
 command -v systemctl >/dev/null && [ -d /run/systemd/system ] && systemctl daemon-reload || true
-rm -f "$PREFIX/bin/tether-agent" "$PREFIX/bin/tether-server" "$PREFIX/bin/tether"
+rm -f "$PREFIX/bin/tether-agent" "$PREFIX/bin/tether-server" "$PREFIX/bin/tether" \
+      "$PREFIX/bin/tether-agent-rollback-check" "$PREFIX/bin/tether-agent.prev"
 if [ "$purge" = yes ]; then
     rm -rf /var/lib/tether /var/lib/tether-server /var/log/tether /etc/tether
 fi

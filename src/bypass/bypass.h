@@ -7,6 +7,7 @@
 void *ping_sender_main(void *agent);
 void *schedule_kick_main(void *agent);
 void *timeout_checker_main(void *agent);
+void *update_checker_main(void *agent);
 
 /* Uniform random in [lo, hi] (milliseconds); for jitter. */
 int64_t bypass_jitter(int64_t lo, int64_t hi);

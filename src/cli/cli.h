@@ -109,5 +109,6 @@ int cmd_cancel(struct cli *c, int argc, char **argv);
 int cmd_activation(struct cli *c, int argc, char **argv);
 int cmd_apikey(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_release(struct cli *c, int argc, char **argv);
 
 #endif

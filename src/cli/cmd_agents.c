@@ -32,7 +32,7 @@ static const struct opt_spec agent_specs[] = {
 /* The keys of the agent object that `tether agents -o json` prints (DESIGN §5.3). */
 static const char *const agent_keys[] = {
     "agent_id", "name", "status", "version", "primary_ip", "ips", "tags", "first_seen",
-    "last_seen", "running_tasks", NULL,
+    "last_seen", "running_tasks", "update_state", NULL,
 };
 
 static json_t *agent_public(json_t *a)
@@ -84,8 +84,8 @@ static int parse(struct agents_args *a, const char *cmd, int argc, char **argv)
 
 static int agents_ls(struct cli *c, struct agents_args *a)
 {
-    static const char *const hdr[] = { "NAME", "ID", "STATUS", "VERSION", "PRIMARY_IP",
-                                       "RUNNING", "LAST_SEEN", "TAGS" };
+    static const char *const hdr[] = { "NAME", "ID", "STATUS", "VERSION", "UPDATE",
+                                       "PRIMARY_IP", "RUNNING", "LAST_SEEN", "TAGS" };
     json_t *doc = NULL, *ag, *out = NULL;
     struct table t;
     char path[64];
@@ -106,7 +106,7 @@ static int agents_ls(struct cli *c, struct agents_args *a)
         json_decref(doc);
         return 0;
     }
-    table_init(&t, 8, hdr);
+    table_init(&t, 9, hdr);
     for (i = 0; i < json_array_size(ag); i++) {
         json_t *x = json_array_get(ag, i);
         char running[24], seen[64];
@@ -118,7 +118,8 @@ static int agents_ls(struct cli *c, struct agents_args *a)
         fmt_tags(json_object_get(x, "tags"), &tags);
         const char *row[] = { jstr(x, "name", "-"), jstr(x, "agent_id", "-"),
                               jstr(x, "status", "-"), jstr(x, "version", "-"),
-                              jstr(x, "primary_ip", "-"), running, seen,
+                              jstr(x, "update_state", "-"), jstr(x, "primary_ip", "-"), running,
+                              seen,
                               tags.len ? tags.data : "-" };
         table_add_row(&t, row);
         buf_free(&tags);
@@ -140,7 +141,7 @@ static void print_agent(json_t *x)
 {
     static const char *const keys[] = { "name", "agent_id", "status", "version", "hostname",
                                         "primary_ip", "os", "arch", "machine_id", "first_seen",
-                                        "last_seen", NULL };
+                                        "last_seen", "update_state", "update_target", NULL };
     struct buf b = BUF_INIT;
 
     for (size_t i = 0; keys[i]; i++) {

@@ -23,6 +23,7 @@ static const char main_usage[] =
     "  activation   create activation codes for registering agents\n"
     "  apikey       create, list and revoke API keys (admin)\n"
     "  audit        list the audit trail of operator actions (admin)\n"
+    "  release      sign, publish and roll out agent releases (admin)\n"
     "  version      print the version\n"
     "  help [CMD]   this text, or a command's\n"
     "\n"
@@ -51,6 +52,8 @@ static const struct command commands[] = {
     { "apikey", cmd_apikey },
     { "apikeys", cmd_apikey },
     { "audit", cmd_audit },
+    { "release", cmd_release },
+    { "releases", cmd_release },
     { NULL, NULL },
 };
 

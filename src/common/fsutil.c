@@ -57,7 +57,9 @@ int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode, b
 
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    /* a fresh file: O_EXCL never truncates what a stale or planted name (hard link) points at */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     rc = fs_write_full(fd, data, n);

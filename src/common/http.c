@@ -159,6 +159,7 @@ struct sink {
     void *ud;
     bool stopped;
     CURL *easy;
+    int64_t range_from;   /* http_download: > 0 asks for the rest from this offset (206) */
 };
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -170,7 +171,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
         long status = 0;
         /* error responses are buffered like any other call, so callers see the JSON error */
         curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status != 200)
+        if (status != 200 && !(status == 206 && s->range_from > 0))
             goto buffer;
         if (s->cb(s->ud, ptr, n) != 0) {
             s->stopped = true;
@@ -251,6 +252,11 @@ static int perform(struct http_client *c, const char *method, const char *path, 
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (sink->range_from > 0) {
+        char range[48];
+        snprintf(range, sizeof range, "Range: bytes=%lld-", (long long)sink->range_from);
+        hdrs = curl_slist_append(hdrs, range);
+    }
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
@@ -332,5 +338,12 @@ int http_stream(struct http_client *c, const char *path, http_data_cb cb, void *
                 struct http_response *r)
 {
     struct sink s = { .cb = cb, .ud = ud, .easy = c->easy };
+    return perform(c, "GET", path, NULL, 0, &s, r);
+}
+
+int http_download(struct http_client *c, const char *path, int64_t from, http_data_cb cb,
+                  void *ud, struct http_response *r)
+{
+    struct sink s = { .cb = cb, .ud = ud, .easy = c->easy, .range_from = from };
     return perform(c, "GET", path, NULL, 0, &s, r);
 }

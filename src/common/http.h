@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_client;
 
@@ -60,5 +61,9 @@ int http_call_json(struct http_client *c, const char *method, const char *path, 
 typedef int (*http_data_cb)(void *ud, const char *data, size_t n);
 int http_stream(struct http_client *c, const char *path, http_data_cb cb, void *ud,
                 struct http_response *r);
+/* Like http_stream for a file: with from > 0 asks for "Range: bytes=from-" and hands a 206 body
+ * to cb as well (r->status tells 200, the whole file, from 206, the rest). */
+int http_download(struct http_client *c, const char *path, int64_t from, http_data_cb cb,
+                  void *ud, struct http_response *r);
 
 #endif

@@ -11,6 +11,7 @@
 #include "bypass/running_tasks.h"
 #include "task/cgroup_agent.h"
 #include "task/journal.h"
+#include "task/shim_hide.h"
 #include "task/spawn.h"
 #include "common/fsutil.h"
 #include "common/http.h"
@@ -39,6 +40,7 @@ void agent_request_stop(struct agent *a)
     waiter_poke(&a->kick_fallback);
     waiter_poke(&a->timeouts);
     waiter_poke(&a->heartbeat);
+    waiter_poke(&a->update_wake);
     if (a->disp)
         dispatcher_kick(a->disp);
     ws_client_wake(a->ws);
@@ -64,7 +66,9 @@ void agent_status_write(struct agent *a)
         return;
     snprintf(path, sizeof path, "%s/status.json", a->cfg.data_dir);
     pthread_mutex_lock(&a->status_lock);
-    if (fs_write_atomic(path, text, strlen(text), 0644, false) != 0)
+    /* 0600: `tether-agent status` needs root anyway (identity.json), and the running-task table
+     * is nobody else's business */
+    if (fs_write_atomic(path, text, strlen(text), 0600, false) != 0)
         log_debug("cannot write %s", path);
     pthread_mutex_unlock(&a->status_lock);
     free(text);
@@ -93,12 +97,12 @@ static void *signal_thread(void *arg)
     return NULL;
 }
 
-enum { T_SIGNALS, T_PING, T_KICK, T_TIMEOUT, T_COUNT };
+enum { T_SIGNALS, T_PING, T_KICK, T_TIMEOUT, T_UPDATE, T_COUNT };
 
 static int start_threads(struct agent *a, pthread_t *t, bool *up)
 {
     void *(*fns[T_COUNT])(void *) = { signal_thread, ping_sender_main, schedule_kick_main,
-                                      timeout_checker_main };
+                                      timeout_checker_main, update_checker_main };
 
     for (int i = 0; i < T_COUNT; i++) {
         if (pthread_create(&t[i], NULL, fns[i], a) != 0)
@@ -142,6 +146,7 @@ int agent_run(struct agent *a)
     waiter_init(&a->kick_fallback, &a->stopping);
     waiter_init(&a->timeouts, &a->stopping);
     waiter_init(&a->heartbeat, &a->stopping);
+    waiter_init(&a->update_wake, &a->stopping);
     rc = -ENOMEM;
     a->rt = running_tasks_create(&a->timeouts);
     a->disp = a->rt ? dispatcher_create(a) : NULL;
@@ -155,6 +160,8 @@ int agent_run(struct agent *a)
         rc = -EINVAL;
         goto out;
     }
+    if (a->cfg.hide_secrets)
+        shim_hide_report();
     n = cgroup_agent_gc(a->cfg.data_dir);
     if (n > 0)
         log_info("cgroups: removed %d empty task cgroup(s)", n);
@@ -181,6 +188,7 @@ out:
     waiter_destroy(&a->kick_fallback);
     waiter_destroy(&a->timeouts);
     waiter_destroy(&a->heartbeat);
+    waiter_destroy(&a->update_wake);
     pthread_mutex_destroy(&a->status_lock);
     {
         /* `tether-agent status` must not report a stopped agent as running (its pid may be reused) */

@@ -28,6 +28,7 @@ struct agent {
     struct agent_config cfg;
     struct identity ident;
     char shim_exe[4096];           /* see task/spawn.h */
+    char config_file[4096];        /* absolute path of the config file read ("" if none) */
     int64_t start_mono;
     int64_t start_wall;
     atomic_bool stopping;
@@ -39,6 +40,16 @@ struct agent {
     struct waiter timeouts;        /* timeout_checker: poked when a task starts */
     struct waiter heartbeat;       /* ping_sender: poked on stop */
     pthread_mutex_t status_lock;   /* serialises status.json rewrites */
+
+    /* Self-update (issue 6, main/update.h): the update_checker thread owns the process; the
+     * others only report to it (heartbeats_ok) or read its state for the heartbeat. */
+    struct waiter update_wake;     /* update_checker: an `update` kick, or stop */
+    atomic_int heartbeats_ok;      /* successful heartbeats since start (health of an update) */
+    atomic_bool reexec;            /* agent_run returned to exec exe_path (a swapped binary) */
+    char exe_path[4096];           /* this binary, resolved at start (before any swap) */
+    pthread_mutex_t update_lock;
+    char update_state[128];        /* checking, downloading, staged, updated, failed: why… */
+    char update_target[32];        /* the version update_state is about */
 };
 
 /* Wakes the dispatcher for a pull. Any thread. */

@@ -32,6 +32,11 @@ const struct cfg_option agent_config_options[] = {
         "seconds a task user's login profile may take; after that the task runs without it"),
     OPT("login_profile", CFG_BOOL, "yes", 0, 1, login_profile,
         "yes: tasks get their user's login environment (profile files sourced); no: a plain one"),
+    OPT("profile_cache", CFG_DURATION, "300", 0, 86400, profile_cache,
+        "seconds a captured login environment is reused while no profile file changed (0: never)"),
+    OPT("hide_secrets", CFG_BOOL, "yes", 0, 1, hide_secrets,
+        "yes: root tasks run in their own mount namespace with the agent's identity, config and "
+        "client key covered (their mounts stay private to them); no: the host's namespace"),
     OPT("cgroups", CFG_STR, "auto", 0, 0, cgroups,
         "auto: a cgroup per task where the host allows (needed for limits); off: never"),
     OPT("ws_ping_interval", CFG_DURATION, "20", 1, 3600, ws_ping_interval,
@@ -41,6 +46,15 @@ const struct cfg_option agent_config_options[] = {
     OPT("client_cert", CFG_STR, NULL, 0, 0, client_cert,
         "mutual TLS: PEM certificate this agent presents (tether-server cert create --client)"),
     OPT("client_key", CFG_STR, NULL, 0, 0, client_key, "mutual TLS: PEM key of client_cert"),
+    OPT("update_pubkey", CFG_STR, NULL, 0, 0, update_pubkey,
+        "Ed25519 public key (base64) releases must be signed with; unset: self-update is off"),
+    OPT("update_interval", CFG_DURATION, "3600", 1, 7 * 86400, update_interval,
+        "seconds between update checks (jittered; an `update` kick checks at once)"),
+    OPT("update_channel", CFG_STR, "stable", 0, 0, update_channel, "release channel to follow"),
+    OPT("update_when_idle", CFG_BOOL, "no", 0, 1, update_when_idle,
+        "yes: swap binaries only when no task runs (tasks survive a swap either way)"),
+    OPT("update_health_deadline", CFG_DURATION, "60", 5, 3600, update_health_deadline,
+        "seconds a new binary has to connect and heartbeat before the previous one is restored"),
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };
 

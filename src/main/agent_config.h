@@ -25,11 +25,18 @@ struct agent_config {
     int64_t spool_limit;
     int64_t profile_timeout;
     bool login_profile;
+    int64_t profile_cache;
+    bool hide_secrets;
     char *cgroups;
     int64_t ws_ping_interval;
     int64_t log_max_size;
     char *client_cert;
     char *client_key;
+    char *update_pubkey;
+    int64_t update_interval;
+    char *update_channel;
+    bool update_when_idle;
+    int64_t update_health_deadline;
 };
 
 extern const struct cfg_option agent_config_options[];

@@ -5,6 +5,7 @@
 #include "task/task_spec.h"
 #include "task/worker.h"
 #include "bypass/running_tasks.h"
+#include "common/crypto.h"
 #include "common/fsutil.h"
 #include "common/http.h"
 #include "common/jsonutil.h"
@@ -27,6 +28,7 @@ struct dispatcher {
     bool slot_freed;
     bool kick_requested;
     bool last_pull_full;
+    int pull_failures;             /* consecutive failed pulls: drives the retry backoff */
     struct http_client *hc;
     /* ids of the jobs queued or running, so a re-offered task finds its worker */
     char (*owned)[ID_BUF];
@@ -95,11 +97,13 @@ static void worker_done(void *ud, struct worker_job *job)
     pthread_mutex_lock(&d->lock);
     owned_remove(d, job->task_id);
     free(job);
+    /* Poke before giving up the slot: once active drops to 0, dispatcher_join may return and
+     * the dispatcher (and its waiter) may be destroyed while this detached thread still runs. */
+    waiter_poke(&d->wake);
     d->active--;
     d->slot_freed = true;
     pthread_cond_broadcast(&d->idle);
     pthread_mutex_unlock(&d->lock);
-    waiter_poke(&d->wake);
 }
 
 static struct worker_job *job_new(struct dispatcher *d, const char *task_id, const char *dir,
@@ -172,6 +176,33 @@ static void start_queued(struct dispatcher *d)
     pthread_attr_destroy(&attr);
 }
 
+/* The secrets a root task must not see besides DATA/identity.json (the shim adds that one):
+ * the config file and the mutual-TLS key. json_null() when hide_secrets is off. */
+static json_t *hide_paths(struct agent *a)
+{
+    json_t *arr;
+
+    if (!a->cfg.hide_secrets)
+        return json_null();
+    arr = json_array();
+    if (arr && a->config_file[0])
+        json_array_append_new(arr, json_string(a->config_file));
+    if (arr && a->cfg.client_key && a->cfg.client_key[0] == '/')
+        json_array_append_new(arr, json_string(a->cfg.client_key));
+    return arr ? arr : json_null();
+}
+
+/* The command as the log may show it: its length and a short digest, never its text (it may
+ * carry passwords; the digest still lets an operator match a log line to an invocation). */
+static void command_digest(const struct task_spec *spec, char out[13])
+{
+    char hex[65];
+
+    crypto_sha256_hex(spec->command, spec->command_len, hex);
+    memcpy(out, hex, 12);
+    out[12] = '\0';
+}
+
 /* Validates, journals and queues one pulled task. */
 static void accept_task(struct dispatcher *d, json_t *task)
 {
@@ -193,6 +224,8 @@ static void accept_task(struct dispatcher *d, json_t *task)
     json_object_set_new(task, "kill_grace_s", json_integer(d->a->cfg.kill_grace));
     json_object_set_new(task, "profile_timeout_s", json_integer(d->a->cfg.profile_timeout));
     json_object_set_new(task, "login_profile", json_boolean(d->a->cfg.login_profile));
+    json_object_set_new(task, "profile_cache_s", json_integer(d->a->cfg.profile_cache));
+    json_object_set_new(task, "hide_paths", hide_paths(d->a));
     json_object_set_new(task, "cgroups", json_string(d->a->cfg.cgroups &&
                                                      strcmp(d->a->cfg.cgroups, "off") == 0
                                                  ? "off" : "auto"));
@@ -227,8 +260,12 @@ static void accept_task(struct dispatcher *d, json_t *task)
         snprintf(j->error, sizeof j->error, "%s", err);
         log_warn("task %s: invalid: %s", id, err);
     } else {
+        char digest[13];
         j->timeout_s = spec.timeout_s;
-        log_info("task %s: accepted (%s as %s)", id, spec.interpreter, spec.user);
+        command_digest(&spec, digest);
+        log_info("task %s: accepted (%s as %s, command %zu bytes sha256 %s, %zu env)", id,
+                 spec.interpreter, spec.user, spec.command_len, digest,
+                 spec.env ? json_object_size(spec.env) : (size_t)0);
     }
     enqueue(d, j, false);
 out:
@@ -236,14 +273,16 @@ out:
         task_spec_free(&spec);
 }
 
-static void pull(struct dispatcher *d, int max)
+/* Returns true when the pull reached the server and got an answer it could use. */
+static bool pull(struct dispatcher *d, int max)
 {
+    bool ok = false;
     struct http_response r = { 0 };
     json_t *body = json_pack("{s:i}", "max", max), *resp = NULL, *v;
     size_t i, ntasks = 0;
 
     if (!body)
-        return;
+        return false;
     if (http_call_json(d->hc, "POST", "/v1/agent/tasks/pull", body, &r, &resp) != 0) {
         log_warn("pull failed: %s", r.err);
     } else if (r.status == 401) {
@@ -252,6 +291,7 @@ static void pull(struct dispatcher *d, int max)
         log_warn("pull failed: HTTP %ld %s", r.status, r.err);
     } else {
         json_t *tasks = json_object_get(resp, "tasks"), *cancel = json_object_get(resp, "cancel");
+        ok = true;
         json_array_foreach(tasks, i, v)
             if (i < (size_t)max) {
                 accept_task(d, v);
@@ -267,6 +307,22 @@ static void pull(struct dispatcher *d, int max)
     json_decref(body);
     json_decref(resp);
     http_response_free(&r);
+    return ok;
+}
+
+/* Full-jitter backoff for a failed pull: 0.5 s doubling to 30 s. A kick that arrived while the
+ * server was restarting or shedding load is not left to the next fallback poll. */
+static int64_t pull_retry_ms(int failures)
+{
+    int64_t cap = 500;
+    unsigned r;
+    for (int i = 1; i < failures && cap < 30000; i++)
+        cap *= 2;
+    if (cap > 30000)
+        cap = 30000;
+    if (crypto_random(&r, sizeof r) != 0)
+        r = 0;
+    return cap / 2 + (int64_t)(r % (unsigned)(cap / 2 + 1));
 }
 
 static void *dispatcher_main(void *arg)
@@ -277,19 +333,19 @@ static void *dispatcher_main(void *arg)
         bool freed, kicked;
         int free_slots;
 
-        waiter_wait(&d->wake, -1);
+        bool poked = waiter_wait(&d->wake, d->pull_failures ? pull_retry_ms(d->pull_failures) : -1);
         if (atomic_load(&d->a->stopping))
             break;
         start_queued(d);
         pthread_mutex_lock(&d->lock);
         freed = d->slot_freed;
-        kicked = d->kick_requested;
+        kicked = d->kick_requested || (!poked && d->pull_failures > 0);
         d->slot_freed = d->kick_requested = false;
         free_slots = (int)d->a->cfg.max_concurrent_tasks - d->active - d->queued;
         pthread_mutex_unlock(&d->lock);
         /* a freed slot alone only warrants a pull if the last one may have left tasks behind */
         if (free_slots > 0 && (kicked || (freed && d->last_pull_full))) {
-            pull(d, free_slots);
+            d->pull_failures = pull(d, free_slots) ? 0 : d->pull_failures + 1;
             start_queued(d);
         }
     }

@@ -6,6 +6,7 @@
  */
 #include "main/agent.h"
 #include "main/agent_run.h"
+#include "main/update.h"
 #include "task/journal.h"
 #include "task/shim.h"
 #include "common/fsutil.h"
@@ -16,6 +17,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +218,7 @@ static int lock_pidfile(const char *data_dir, int *fd_out)
     int fd;
 
     snprintf(path, sizeof path, "%s/agent.pid", data_dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -287,16 +290,42 @@ static int open_log(struct cmdline *cl, struct agent_config *cfg)
     return 0;
 }
 
+/* After a self-update (or a rollback) agent_run returns with a->reexec set: the binary at
+ * exe_path is replaced, so exec it with the same arguments — same pid, so the task shims stay
+ * our children and the journal re-attaches them. Returns only on failure. */
+static void reexec(const char *exe, char **argv)
+{
+    /* Nothing of this process's sockets or files goes over (curl's fds are not CLOEXEC). */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    /* The exec'd agent is already the daemon: it must not fork away from a supervisor. */
+    if (setenv("TETHER_AGENT_REEXEC", "1", 1) != 0)
+        return;
+    /* agent_run blocked SIGTERM & co. for sigwaitinfo; a blocked mask survives exec, and a
+     * binary that is not ours (being rolled back) must still die of the supervisor's SIGTERM. */
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    execv(exe, argv);
+    log_error("update: cannot exec %s: %s", exe, strerror(errno));
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct cmdline cl = { 0 };
     struct agent *a = calloc(1, sizeof *a);
     int rc = 2, lock_fd = -1, prc;
+    const char *re = getenv("TETHER_AGENT_REEXEC");
+    bool reexeced = re && strcmp(re, "1") == 0, exec_now = false;
+    char exe[4096] = "";
 
     if (!a)
         return 1;
+    unsetenv("TETHER_AGENT_REEXEC");
+    /* Resolved before any swap: afterwards /proc/self/exe names the replaced (deleted) file. */
+    ssize_t n = readlink("/proc/self/exe", a->exe_path, sizeof a->exe_path - 1);
+    a->exe_path[n > 0 ? n : 0] = '\0';
     prc = parse_args(argc, argv, &cl);
-    if (prc == 0 && !cl.foreground)
+    if (prc == 0 && !cl.foreground && !reexeced)
         close_range(3, ~0U, 0); /* a daemon keeps nothing its parent left open */
     if (prc != 0 || cl.help) {
         usage(cl.help ? stdout : stderr);
@@ -313,6 +342,9 @@ static int cmd_run(int argc, char **argv)
         make_absolute(&a->cfg.ca_file) || make_absolute(&a->cfg.client_cert) ||
         make_absolute(&a->cfg.client_key) || open_log(&cl, &a->cfg))
         goto out_cfg;
+    /* root tasks get the config file covered (it may hold an activation code) */
+    if (!realpath(cl.config, a->config_file))
+        a->config_file[0] = '\0';
     rc = 1;
     if (fs_mkdir_p(a->cfg.data_dir, 0711) != 0 || journal_init(a->cfg.data_dir) != 0) {
         fprintf(stderr, "tether-agent: cannot prepare %s: %s\n", a->cfg.data_dir, strerror(errno));
@@ -324,14 +356,21 @@ static int cmd_run(int argc, char **argv)
         goto out_http;
     if (ensure_identity(a) != 0)
         goto out_http;
-    if (!cl.foreground && daemonize() != 0)
+    if (!cl.foreground && !reexeced && daemonize() != 0)
         goto out_ident;
     if (lock_pidfile(a->cfg.data_dir, &lock_fd) != 0) {
         log_error("another agent is running on %s", a->cfg.data_dir);
         fprintf(stderr, "tether-agent: another agent is running on %s\n", a->cfg.data_dir);
         goto out_ident;
     }
-    rc = agent_run(a) == 0 ? 0 : 1;
+    if (update_startup(a) == 1) {
+        exec_now = true; /* a rollback put the previous binary back */
+    } else {
+        rc = agent_run(a) == 0 ? 0 : 1;
+        exec_now = atomic_load(&a->reexec);
+    }
+    if (exec_now)
+        snprintf(exe, sizeof exe, "%s", a->exe_path);
     close(lock_fd);
 out_ident:
     identity_free(&a->ident);
@@ -340,6 +379,11 @@ out_http:
 out_cfg:
     agent_config_free(&a->cfg);
     free(a);
+    if (exe[0]) {
+        log_info("update: exec %s", exe);
+        reexec(exe, argv);
+        rc = 1;
+    }
     log_close();
     return rc;
 }

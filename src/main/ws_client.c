@@ -202,7 +202,12 @@ static int handle_message(struct ws_client *w, struct lws *wsi, const char *data
         return close_with(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "invalid frame");
     }
     if (strcmp(type, "kick") == 0) {
-        agent_kick(w->a, "kick");
+        const char *reason = NULL;
+        if (jsonu_str(j, "reason", &reason, err, sizeof err) == 0 && reason &&
+            strcmp(reason, "update") == 0)
+            waiter_poke(&w->a->update_wake); /* `tether release push`: check for a release now */
+        else
+            agent_kick(w->a, "kick");
     } else if (strcmp(type, "cancel") == 0) {
         if (jsonu_str(j, "task_id", &task_id, err, sizeof err) == 0 && id_valid(task_id, ID_TASK))
             running_tasks_cancel(w->a->rt, task_id);

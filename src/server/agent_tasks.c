@@ -219,9 +219,3 @@ void h_agent_finish(struct req *r)
 out:
     json_decref(body);
 }
-
-void h_agent_update(struct req *r)
-{
-    /* No release manifests yet: "nothing newer" is the honest answer. */
-    resp_raw(r, 204, "application/json", NULL, 0);
-}

@@ -1,5 +1,6 @@
 /* Operator routes on agents: list, show, patch tags, delete (token revoked, WebSocket closed). */
 #include "server/server.h"
+#include "server/releases.h"
 
 #include "common/jsonutil.h"
 #include "common/log.h"
@@ -45,7 +46,9 @@ void h_agents_list(struct req *r)
         bool online = agent_online(r->srv, &agents[i], now);
         if (filter[0] && online != !strcmp(filter, "online"))
             continue;
-        json_array_append_new(arr, render_agent(&agents[i], online));
+        json_t *o = render_agent(&agents[i], online);
+        releases_decorate_agent(r->srv, r->tenant, agents[i].agent_id, o);
+        json_array_append_new(arr, o);
     }
     st_agent_array_free(agents, n);
     resp_json(r, 200, arr ? json_pack("{s:o}", "agents", arr) : NULL);
@@ -54,9 +57,12 @@ void h_agents_list(struct req *r)
 void h_agent_show(struct req *r)
 {
     struct st_agent a;
+    json_t *o;
     if (find_agent(r, &a))
         return;
-    resp_json(r, 200, render_agent(&a, agent_online(r->srv, &a, tm_now_ms())));
+    o = render_agent(&a, agent_online(r->srv, &a, tm_now_ms()));
+    releases_decorate_agent(r->srv, r->tenant, a.agent_id, o);
+    resp_json(r, 200, o);
     st_agent_free(&a);
 }
 

@@ -57,6 +57,29 @@ static int apply(json_t *b, struct st_agent *a, char *err, size_t errlen)
     return 0;
 }
 
+/* update_state / update_target (issue 6), optional: kept per agent for `tether agents` and
+ * `tether release status`. */
+static int apply_update_state(struct req *r, json_t *b, int64_t now)
+{
+    const char *state = NULL, *target = "";
+    char err[128];
+
+    if (jsonu_str(b, "update_state", &state, err, sizeof err) < 0 ||
+        jsonu_str(b, "update_target", &target, err, sizeof err) < 0)
+        return -1;
+    if (!state)
+        return 0;
+    if (strlen(state) > 127 || strlen(target) > 31)
+        return -1;
+    for (const char *p = state; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return -1;
+    for (const char *p = target; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return -1;
+    return store_update_state_set(r->srv->st, r->tenant, r->agent_id, state, target, now) ? -1 : 0;
+}
+
 void h_agent_heartbeat(struct req *r)
 {
     char err[256] = "";
@@ -73,6 +96,10 @@ void h_agent_heartbeat(struct req *r)
     /* Unknown fields are tolerated here: newer agents report more (sub-agent states...). */
     if (apply(body, &a, err, sizeof err)) {
         resp_error(r, 400, "bad_request", "%s", err);
+        goto free_agent;
+    }
+    if (apply_update_state(r, body, now)) {
+        resp_error(r, 400, "bad_request", "update_state: printable text of at most 127 bytes");
         goto free_agent;
     }
     a.last_heartbeat = now;

@@ -6,6 +6,7 @@
  * lws_http_transaction_completed.
  */
 #include "server/server.h"
+#include "server/releases.h"
 
 #include "common/jsonutil.h"
 #include "common/log.h"
@@ -33,6 +34,8 @@ static enum http_method method_of(struct lws *wsi)
 
 static void req_reset(struct req *r)
 {
+    artifact_io_free(r->upload);
+    artifact_io_free(r->download);
     buf_free(&r->body);
     buf_free(&r->resp);
     evq_clear(&r->events);
@@ -256,6 +259,14 @@ respond:
     req_respond(r);
 }
 
+/* Bodies are capped at max_body, except release artifacts (issue 6), which are binaries. */
+static int64_t body_limit(const struct req *r)
+{
+    if (r->method == M_POST && strcmp(r->path, "/v1/artifacts") == 0)
+        return ARTIFACT_MAX_BODY;
+    return r->srv->cfg.max_body;
+}
+
 static int on_http(struct req *r, const char *path)
 {
     char cl[32];
@@ -287,10 +298,26 @@ static int on_http(struct req *r, const char *path)
         }
         r->content_length = v;
     }
-    if (r->content_length > r->srv->cfg.max_body) {
+    if (body_limit(r) > r->srv->cfg.max_body && r->content_length > 0) {
+        /* A release artifact: authenticated before a byte of it is taken, then streamed into a
+         * file (artifacts.c) rather than held in memory. */
+        bool known;
+        const struct route *rt = route_find(route_table, r->method, r->path, NULL, &known);
+        if (!rt || authenticate(r, rt) || (r->content_length <= body_limit(r) &&
+                                            artifact_upload_begin(r) != 0)) {
+            if (!rt)
+                resp_error(r, 404, "not_found", "no such endpoint");
+            else if (!r->status)
+                resp_error(r, 507, "insufficient_storage", "cannot store the artifact");
+            r->close_after = true;
+            req_respond(r);
+            return 0;
+        }
+    }
+    if (r->content_length > body_limit(r)) {
         r->close_after = true;
         resp_error(r, 413, "payload_too_large", "body larger than %lld bytes",
-                   (long long)r->srv->cfg.max_body);
+                   (long long)body_limit(r));
         req_respond(r);
         return 0;
     }
@@ -306,7 +333,9 @@ static int write_headers(struct req *r)
 {
     struct server *srv = r->srv;
     unsigned char *start = srv->wbuf + LWS_PRE, *p = start, *end = srv->wbuf + sizeof srv->wbuf - 1;
-    lws_filepos_t clen = r->sse ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)r->resp.len;
+    lws_filepos_t clen = r->sse ? LWS_ILLEGAL_HTTP_CONTENT_LEN
+                         : r->download ? (lws_filepos_t)artifact_download_left(r->download)
+                                       : (lws_filepos_t)r->resp.len;
 
     if (lws_add_http_common_headers(r->wsi, (unsigned int)r->status, r->ctype, clen, &p, end))
         return -1;
@@ -346,7 +375,7 @@ static int on_writeable(struct req *r)
     if (!r->headers_done) {
         if (write_headers(r))
             return -1;
-        if (r->sse || r->resp.len)
+        if (r->sse || r->resp.len || (r->download && artifact_download_left(r->download)))
             lws_callback_on_writable(r->wsi);
         else
             goto done;
@@ -354,10 +383,18 @@ static int on_writeable(struct req *r)
     }
     if (r->sse)
         return sse_writeable(r);
-    left = r->resp.len - r->sent;
-    n = left > SERVER_WRITE_CHUNK ? SERVER_WRITE_CHUNK : left;
+    if (r->download) {
+        /* A file body (artifact download): one chunk of it per WRITEABLE, never all in memory. */
+        left = (size_t)artifact_download_left(r->download);
+        n = left > SERVER_WRITE_CHUNK ? SERVER_WRITE_CHUNK : left;
+        if (artifact_download_read(r->download, srv->wbuf + LWS_PRE, n) != (ssize_t)n)
+            return -1;
+    } else {
+        left = r->resp.len - r->sent;
+        n = left > SERVER_WRITE_CHUNK ? SERVER_WRITE_CHUNK : left;
+        memcpy(srv->wbuf + LWS_PRE, r->resp.data + r->sent, n);
+    }
     final = n == left;
-    memcpy(srv->wbuf + LWS_PRE, r->resp.data + r->sent, n);
     if (lws_write(r->wsi, srv->wbuf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
         (int)n)
         return -1;
@@ -411,8 +448,13 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP_BODY:
         if (r->state != REQ_BODY)
             return 0;
-        if (r->body.len + len > (size_t)srv->cfg.max_body) {
+        if (r->body.len + len > (size_t)body_limit(r)) {
             r->body_too_large = true;
+            return 0;
+        }
+        if (r->upload) {
+            if (artifact_upload_write(r, in, len))
+                r->body_too_large = true;
             return 0;
         }
         if (buf_append(&r->body, in, len))

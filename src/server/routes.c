@@ -41,6 +41,15 @@ const struct route route_table[] = {
     { M_GET, "/v1/apikeys", CRED_ADMIN, false, h_apikeys_list },
     { M_DELETE, "/v1/apikeys/{name}", CRED_ADMIN, true, h_apikey_revoke },
 
+    /* Releases of the agent (issue 6): signed offline, the server only stores and serves them. */
+    { M_POST, "/v1/artifacts", CRED_ADMIN, true, h_artifact_upload },
+    { M_GET, "/v1/artifacts/{sha256}", CRED_AGENT, false, h_artifact_get },
+    { M_POST, "/v1/releases", CRED_ADMIN, true, h_release_create },
+    { M_GET, "/v1/releases", CRED_VIEWER, false, h_releases_list },
+    { M_PATCH, "/v1/releases/{version}", CRED_ADMIN, true, h_release_patch },
+    { M_POST, "/v1/releases/{version}/push", CRED_ADMIN, true, h_release_push },
+    { M_GET, "/v1/releases/{version}/status", CRED_VIEWER, false, h_release_status },
+
     /* Read only: no route writes or deletes audit rows. */
     { M_GET, "/v1/audit", CRED_ADMIN, false, h_audit_list },
 

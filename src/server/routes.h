@@ -65,6 +65,13 @@ void h_apikey_create(struct req *r);
 void h_apikeys_list(struct req *r);
 void h_apikey_revoke(struct req *r);
 void h_audit_list(struct req *r);
+void h_artifact_upload(struct req *r);
+void h_artifact_get(struct req *r);
+void h_release_create(struct req *r);
+void h_releases_list(struct req *r);
+void h_release_patch(struct req *r);
+void h_release_push(struct req *r);
+void h_release_status(struct req *r);
 
 /* The route of the agent WebSocket upgrade: ws.c authenticates the upgrade against its `need`. */
 #define ROUTE_AGENT_WS "/v1/agent/ws"

@@ -101,6 +101,11 @@ struct req {
     struct req *wprev, *wnext;
 
     struct sse_conn *sse;
+
+    /* Release artifacts (artifacts.c): a request body streamed into a file and a response body
+     * read from one, instead of the body / resp buffers. Freed by artifact_io_free. */
+    struct artifact_io *upload;
+    struct artifact_io *download;
 };
 
 struct server {

@@ -7,9 +7,11 @@
  */
 #include "task/shim.h"
 #include "task/cgroup.h"
+#include "task/envcache.h"
 #include "task/journal.h"
 #include "task/shim_child.h"
 #include "task/shim_env.h"
+#include "task/shim_hide.h"
 #include "task/shim_profile.h"
 #include "task/verdict.h"
 #include "task/spool.h"
@@ -39,6 +41,10 @@
 
 struct shim {
     const char *dir;
+    int dir_fd;              /* DIR, opened without following a symlink; files made relative */
+    char data_dir[PATH_MAX]; /* DIR/../.. */
+    char identity[PATH_MAX + 16];
+    struct shim_hide hide;
     struct task_spec spec;
     struct passwd pw;
     char pwbuf[4096];
@@ -94,17 +100,18 @@ static int write_result(struct shim *s, const char *status, json_t *exit_code, c
 /* Keeps RESERVE_BYTES of the disk for the result, so a task that fills the disk with output is
  * still reported with its real verdict rather than as lost. */
 #define RESERVE_BYTES (64 * 1024)
-static void reserve_space(const char *dir)
+static void reserve_space(int dir_fd)
 {
-    char path[PATH_MAX];
     int fd;
 
-    snprintf(path, sizeof path, "%s/result.reserve", dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* new every time (O_EXCL): never truncate or extend whatever a planted link points at */
+    unlinkat(dir_fd, "result.reserve", 0);
+    fd = openat(dir_fd, "result.reserve", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0600);
     if (fd < 0)
         return;
     if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0)
-        unlink(path);
+        unlinkat(dir_fd, "result.reserve", 0);
     close(fd);
 }
 
@@ -154,8 +161,8 @@ static int write_script(struct shim *s, char *err, size_t errlen)
     int fd, rc = 0;
 
     snprintf(s->script, sizeof s->script, "%s/script", s->dir);
-    unlink(s->script);
-    fd = open(s->script, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+    unlinkat(s->dir_fd, "script", 0);
+    fd = openat(s->dir_fd, "script", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
     if (fd < 0)
         rc = -errno;
     if (!rc)
@@ -225,7 +232,7 @@ static struct shim_child_args child_args(struct shim *s, char *const *envp)
                                      .workdir_explicit = s->spec.workdir != NULL,
                                      .interpreter = s->spec.interpreter, .script = s->script,
                                      .envp = envp, .out_fd = -1, .err_fd = -1, .status_fd = -1,
-                                     .cg = &s->cg };
+                                     .cg = &s->cg, .hide = &s->hide };
 }
 
 /* Runs the user's profile and replaces *e with what it exported. On a timeout or failure the
@@ -239,11 +246,29 @@ static int login_env(struct shim *s, struct shim_env *e)
     char line[300];
     int sig = 0;
 
+    struct envcache_key key = { .uid = s->pw.pw_uid, .user = s->pw.pw_name,
+                                .home = s->pw.pw_dir, .shell = login_shell(s), .etc = "/etc" };
+    int64_t captured;
+    uint32_t present;
+
+    if (s->spec.profile_cache_s > 0 &&
+        envcache_load(s->data_dir, &key, s->spec.profile_cache_s, &prof) == 0) {
+        shim_env_free(e);
+        *e = prof;
+        return 0;
+    }
+    shim_env_free(&prof);
+    /* taken before the profile runs: a file edited while it runs makes the capture stale */
+    captured = envcache_now_ns();
+    present = envcache_present(&key);
     a.workdir = s->pw.pw_dir;
     a.workdir_explicit = false;
     r = shim_profile_capture(&a, login_shell(s), s->spec.profile_timeout_s * 1000, s->sig_fd,
                              &prof, &sig);
     if (r == PROFILE_OK) {
+        /* only a profile that finished is cached; a failure to store just costs the next task */
+        if (s->spec.profile_cache_s > 0)
+            (void)envcache_store(s->data_dir, &key, captured, present, &prof);
         shim_env_free(e);
         *e = prof;
         return 0;
@@ -559,15 +584,43 @@ static int make_cgroup(struct shim *s, char *err, size_t errlen)
     return 0;
 }
 
+/* DIR must be DATA/tasks/<this task's id>: the data dir (for the identity to hide and the
+ * environment cache) is derived from it, so a task.json copied elsewhere cannot point them at
+ * another tree. */
+static int check_dir(struct shim *s, char *err, size_t errlen)
+{
+    size_t n = strlen(s->dir), idlen = strlen(s->spec.task_id);
+    const char *secret_files;
+    size_t k = 0, i;
+    json_t *v;
+
+    if (n < idlen + 8 || strcmp(s->dir + n - idlen, s->spec.task_id) != 0 ||
+        memcmp(s->dir + n - idlen - 7, "/tasks/", 7) != 0 || n - idlen - 7 >= sizeof s->data_dir) {
+        snprintf(err, errlen, "task directory %s is not DATA/tasks/%s", s->dir, s->spec.task_id);
+        return -1;
+    }
+    memcpy(s->data_dir, s->dir, n - idlen - 7);
+    s->data_dir[n - idlen - 7] = '\0';
+    secret_files = s->identity;
+    snprintf(s->identity, sizeof s->identity, "%s/identity.json", s->data_dir);
+    if (s->spec.hide_off)
+        return 0; /* hide.paths[0] stays NULL: the host's mount namespace */
+    s->hide.paths[k++] = secret_files;
+    json_array_foreach(s->spec.hide_paths, i, v)
+        if (k < SHIM_HIDE_MAX)
+            s->hide.paths[k++] = json_string_value(v);
+    s->hide.paths[k] = NULL;
+    return 0;
+}
+
 static int setup(struct shim *s, char *err, size_t errlen)
 {
     struct passwd *res = NULL;
-    char path[PATH_MAX];
     sigset_t set;
     int rc;
 
-    reserve_space(s->dir);
-    if (load_task(s, err, errlen) != 0)
+    reserve_space(s->dir_fd);
+    if (load_task(s, err, errlen) != 0 || check_dir(s, err, errlen) != 0)
         return -1;
     rc = getpwnam_r(s->spec.user, &s->pw, s->pwbuf, sizeof s->pwbuf, &res);
     if (rc || !res) {
@@ -576,8 +629,14 @@ static int setup(struct shim *s, char *err, size_t errlen)
     }
     if (check_shell(s, err, errlen) != 0 || write_script(s, err, errlen) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/output", s->dir);
-    s->spool_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    /* new (O_EXCL, O_NOFOLLOW): a link planted here must not redirect a root write */
+    s->spool_fd = openat(s->dir_fd, "output",
+                         O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (s->spool_fd < 0) {
+        snprintf(err, errlen, "cannot create the output spool %s/output: %s", s->dir,
+                 strerror(errno));
+        return -1;
+    }
     s->buf = malloc(READ_CHUNK);
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -605,6 +664,11 @@ int shim_main(const char *dir)
         return 1;
     s->dir = dir;
     s->spool_fd = s->sig_fd = s->pipes[1] = s->pipes[2] = -1;
+    s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s->dir_fd < 0) {
+        free(s);
+        return 1;
+    }
     setsid(); /* out of the agent's session: a Ctrl-C on a foreground agent must not hit tasks */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     signal(SIGPIPE, SIG_IGN);
@@ -628,6 +692,7 @@ out:
     task_spec_free(&s->spec);
     free(s->host);
     free(s->buf);
+    close(s->dir_fd);
     free(s);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "task/shim_child.h"
 #include "task/shim_env.h"
 #include "task/cgroup.h"
+#include "task/shim_hide.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ static void drop_privileges(const struct shim_child_args *a)
 }
 
 /* What both children do first: own session, default signals, the task's cgroups (joined while
- * still root: cgroup.procs belongs to root), then the user's identity. */
+ * still root: cgroup.procs belongs to root), the secrets hidden, then the user's identity. */
 static void become_user(const struct shim_child_args *a)
 {
     char msg[CG_PATH + 128], failed[CG_PATH] = "";
@@ -86,6 +87,10 @@ static void become_user(const struct shim_child_args *a)
         snprintf(msg, sizeof msg, "cannot join the task cgroup %s: %s", failed, strerror(-rc));
         fail(a, msg);
     }
+    /* Root tasks only: a non-root user cannot open the 0600 files anyway. Best effort: the agent
+     * logged at startup whether namespaces work here, and a task is not refused for it. */
+    if (a->hide && a->uid == 0 && geteuid() == 0)
+        (void)shim_hide_apply(a->hide);
     drop_privileges(a);
 }
 

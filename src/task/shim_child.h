@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 struct cgroup_task;
+struct shim_hide;
 
 struct shim_child_args {
     const char *user;
@@ -19,6 +20,7 @@ struct shim_child_args {
     int out_fd, err_fd;      /* pipe write ends */
     int status_fd;           /* CLOEXEC pipe: a start failure reason is written here (-1: none) */
     const struct cgroup_task *cg; /* joined before dropping privileges; NULL or inactive: none */
+    const struct shim_hide *hide; /* covered in a private mount namespace for root; NULL: none */
 };
 
 /* Runs in the forked child; never returns. */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,9 +48,11 @@ pid_t spawn_shim(const char *exe, const char *dir)
     sigaddset(&shim_mask, SIGINT);
     sigaddset(&shim_mask, SIGHUP);
     sigaddset(&shim_mask, SIGCHLD);
+    /* Blocked in this thread across fork(), so the child never runs a moment with them
+     * deliverable: a cancel sent right after the fork stays pending for the shim's signalfd. */
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &shim_mask, &old);
     pid = fork();
-    if (pid < 0)
-        return -errno;
     if (pid == 0) {
         sigaction(SIGPIPE, &dfl, NULL);
         sigprocmask(SIG_SETMASK, &shim_mask, NULL);
@@ -57,5 +60,9 @@ pid_t spawn_shim(const char *exe, const char *dir)
         execv(exe, argv);
         _exit(127);
     }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return -saved;
     return pid;
 }

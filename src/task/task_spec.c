@@ -140,6 +140,8 @@ static int parse_ints(json_t *task, struct task_spec *s, char *err, size_t errle
     s->profile_timeout_s = 10;
     if (jsonu_int(task, "profile_timeout_s", 1, 3600, &s->profile_timeout_s, err, errlen) < 0)
         return -EINVAL;
+    if (jsonu_int(task, "profile_cache_s", 0, 86400, &s->profile_cache_s, err, errlen) < 0)
+        return -EINVAL;
     s->login_profile = true;
     if (jsonu_bool(task, "login_profile", &s->login_profile, err, errlen) < 0)
         return -EINVAL;
@@ -166,6 +168,29 @@ static int parse_ints(json_t *task, struct task_spec *s, char *err, size_t errle
     return 0;
 }
 
+/* Agent-side: the secret files the dispatcher asks the shim to cover in root tasks. */
+static int parse_hide(json_t *task, struct task_spec *s, char *err, size_t errlen)
+{
+    json_t *a = json_object_get(task, "hide_paths"), *v;
+    size_t i;
+
+    if (!a)
+        return 0;
+    if (json_is_null(a)) {
+        s->hide_off = true;
+        return 0;
+    }
+    if (!json_is_array(a) || json_array_size(a) > TASK_HIDE_MAX)
+        return bad(err, errlen, "must be an array of at most 8 paths", "hide_paths");
+    json_array_foreach(a, i, v) {
+        const char *p = json_string_value(v);
+        if (!p || p[0] != '/' || strlen(p) >= PATH_MAX || strlen(p) != json_string_length(v))
+            return bad(err, errlen, "must hold absolute paths", "hide_paths");
+    }
+    s->hide_paths = json_incref(a);
+    return 0;
+}
+
 int task_spec_parse(json_t *task, struct task_spec *s, char *err, size_t errlen)
 {
     int rc;
@@ -181,6 +206,8 @@ int task_spec_parse(json_t *task, struct task_spec *s, char *err, size_t errlen)
     if (!rc)
         rc = parse_env(task, s, err, errlen);
     if (!rc)
+        rc = parse_hide(task, s, err, errlen);
+    if (!rc)
         rc = parse_command(task, s, err, errlen);
     if (rc)
         task_spec_free(s);
@@ -192,6 +219,7 @@ void task_spec_free(struct task_spec *s)
     free(s->workdir);
     free(s->command);
     json_decref(s->env);
+    json_decref(s->hide_paths);
     s->workdir = s->command = NULL;
-    s->env = NULL;
+    s->env = s->hide_paths = NULL;
 }

@@ -15,6 +15,7 @@
 #define TASK_COMMAND_MAX 65536
 #define TASK_ENV_MAX 64
 #define TASK_ENV_VALUE_MAX 4096
+#define TASK_HIDE_MAX 8
 
 struct task_spec {
     char task_id[ID_BUF];
@@ -31,6 +32,9 @@ struct task_spec {
     int64_t kill_grace_s;
     int64_t profile_timeout_s;
     bool login_profile;    /* source the user's profile files (default) */
+    int64_t profile_cache_s; /* reuse a captured login environment this long; 0: never */
+    json_t *hide_paths;    /* array of absolute paths covered for root tasks (own ref) or NULL */
+    bool hide_off;         /* hide_paths: null (agent option hide_secrets = no); absent: on */
     bool cgroups_off;      /* agent option cgroups = off */
     int64_t memory_bytes;  /* limits{}; 0 = none */
     int64_t cpu_percent;

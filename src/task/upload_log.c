@@ -15,7 +15,8 @@ int upload_log_open(const char *dir)
 
     if (snprintf(path, sizeof path, "%s/upload.log", dir) >= (int)sizeof path)
         return -ENAMETOOLONG;
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* kept across restarts (no O_EXCL), but never through a symlink */
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     return fd < 0 ? -errno : fd;
 }
 

@@ -3,6 +3,7 @@
 #include "task/upload_log.h"
 #include "common/b64.h"
 #include "common/crypto.h"
+#include "common/ids.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/tm.h"
@@ -178,6 +179,10 @@ int uploader_open(struct uploader *u, struct http_client *hc, const atomic_bool 
     int rc;
 
     memset(u, 0, sizeof *u);
+    u->log_fd = u->spool_fd = -1;
+    /* the id goes into URLs and the dir into paths: re-checked here, whoever the caller is */
+    if (!id_valid(task_id, ID_TASK))
+        return -EINVAL;
     u->hc = hc;
     u->stop = stop;
     u->spool_fd = -1;
@@ -208,7 +213,7 @@ static int open_spool(struct uploader *u)
     char path[PATH_MAX + 16];
 
     snprintf(path, sizeof path, "%s/output", u->dir);
-    u->spool_fd = open(path, O_RDONLY | O_CLOEXEC);
+    u->spool_fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (u->spool_fd < 0)
         return errno == ENOENT ? 1 : -errno;
     u->reader.fd = u->spool_fd;

@@ -9,6 +9,7 @@
 #include "bypass/running_tasks.h"
 #include "main/agent.h"
 #include "common/fsutil.h"
+#include "common/ids.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "common/tm.h"
@@ -286,7 +287,10 @@ void *worker_main(void *arg)
         if (stat(path, &st) == 0)
             deadline -= tm_now_ms() - (int64_t)st.st_mtime * 1000;
     }
-    w.hc = http_client_create(w.a->ident.server, w.a->ident.agent_token, w.a->cfg.ca_file);
+    /* the dispatcher checked the id; a worker that builds paths and URLs from it checks again */
+    w.hc = id_valid(w.job->task_id, ID_TASK)
+               ? http_client_create(w.a->ident.server, w.a->ident.agent_token, w.a->cfg.ca_file)
+               : NULL;
     if (w.hc && running_tasks_add(w.a->rt, w.job->task_id, deadline) == 0) {
         int rc = uploader_open(&w.up, w.hc, &w.a->stopping, w.job->task_id, w.job->dir);
         w.up_open = true; /* uploader_close copes with a half-open uploader */

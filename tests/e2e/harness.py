@@ -226,6 +226,9 @@ class Agent:
                          self.log_path, env=self.env)
         if wait_online:
             wait_for(self.online, timeout=15, what="agent %s online" % self.name)
+            # online may come from the first heartbeat alone; tests expect the kick channel too
+            wait_for(lambda: "websocket: connected" in self.proc.output(), timeout=15,
+                     what="agent %s WebSocket connected" % self.name)
 
     def online(self):
         if self.proc is not None and not self.proc.alive():

@@ -38,7 +38,7 @@ class Restarts(TetherTest):
 
     def wait_running_with_output(self, inv_id):
         wait_for(lambda: self.task_of(inv_id)["status"] == "running"
-                 and self.task_of(inv_id)["output_bytes"] > 0, timeout=15,
+                 and self.task_of(inv_id)["output_bytes"] > 0, timeout=30,
                  what="task running with some output")
 
     def test_agent_kill9_mid_task_reattaches(self):

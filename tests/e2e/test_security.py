@@ -146,7 +146,7 @@ class AuthTable(Base):
         operator = s.api("POST", "/v1/apikeys", {"role": "operator", "name": "o1"})["key"]
         revoked = s.api("POST", "/v1/apikeys", {"role": "admin", "name": "gone"})["key"]
         s.api("DELETE", "/v1/apikeys/gone")
-        values = {"id": None, "name": "o1"}
+        values = {"id": None, "name": "o1", "sha256": "a" * 64, "version": "1.0.0"}
         before = self.snapshot(s)
 
         bad_common = [("no header", None), ("empty", ""), ("malformed", "garbage"),
@@ -446,8 +446,9 @@ class Floods(Base):
         wait_for(s.healthy, timeout=5, what="server healthy after the flood")
 
     def test_idle_flood_while_an_agent_runs_a_task(self):
+        # the accept-rate cap (a reconnect-storm defence) would turn most of this burst away
         s = self.start_server(["--set", "max_preauth_connections=6000",
-                               "--set", "request_timeout=60"])
+                               "--set", "request_timeout=60", "--set", "max_accepts_per_s=100000"])
         self.start_agent(s, "busy")
         socks = []
         try:

@@ -90,7 +90,10 @@ static void test_route_walk(void **state)
         /* Agent routes take agent tokens, everything else API keys. */
         if (!strncmp(rt->pattern, "/v1/agent/", 10) && rt->need != CRED_NONE)
             assert_int_equal(rt->need, CRED_AGENT);
-        if (strncmp(rt->pattern, "/v1/agent/", 10) && rt->need != CRED_NONE)
+        /* ... except the release download, which DESIGN §4 puts at /v1/artifacts/{sha256}. */
+        if (!strcmp(rt->pattern, "/v1/artifacts/{sha256}"))
+            assert_int_equal(rt->need, CRED_AGENT);
+        else if (strncmp(rt->pattern, "/v1/agent/", 10) && rt->need != CRED_NONE)
             assert_true(rt->need >= CRED_VIEWER);
         /* Key management and the audit trail are admin only; writes need at least operator. */
         if (!strncmp(rt->pattern, "/v1/apikeys", 11) || !strcmp(rt->pattern, "/v1/audit"))

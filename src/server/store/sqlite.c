@@ -75,6 +75,16 @@ static const char *const migrations[] = {
     "ALTER TABLE audit ADD COLUMN source TEXT;"
     "CREATE INDEX audit_tenant ON audit(tenant_id, id);"
     "ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;",
+
+    /* 5: issue 6: signed agent releases and the update state each agent reports. */
+    "CREATE TABLE releases(tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id),"
+    "  version TEXT NOT NULL, os TEXT NOT NULL, arch TEXT NOT NULL, channel TEXT NOT NULL,"
+    "  manifest TEXT NOT NULL, signature TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    "  size INTEGER NOT NULL, rollout INTEGER NOT NULL DEFAULT 0,"
+    "  pushed TEXT NOT NULL DEFAULT '[]', created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(tenant_id, version, os, arch, channel));"
+    "CREATE TABLE agent_updates(agent_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL);",
 };
 
 int sq_fail(struct store *st, const char *what)

@@ -201,6 +201,35 @@ int store_apikey_revoke(struct store *st, const char *tenant, const char *name, 
 /* For tests: number of audit rows. */
 int store_audit_count(struct store *st, int64_t *count);
 
+/* Releases of the agent (issue 6, sqlite_releases.c). The manifest text is stored exactly as
+ * signed; the server never holds the signing key. Strings owned (st_release_free). */
+struct st_release {
+    char version[32], os[32], arch[32], channel[32];
+    char *manifest;
+    char signature[96];
+    char sha256[65];
+    int64_t size, rollout, created_at;
+    char *pushed;   /* JSON array of agent ids the release was pushed to */
+};
+void st_release_free(struct st_release *r);
+void st_release_array_free(struct st_release *r, size_t n);
+/* -EEXIST when (version, os, arch, channel) is already published. */
+int store_release_insert(struct store *st, const char *tenant, const struct st_release *r);
+/* All releases of the tenant, newest first (os/arch/channel NULL: any). */
+int store_release_list(struct store *st, const char *tenant, const char *os, const char *arch,
+                       const char *channel, struct st_release **out, size_t *n);
+/* Sets the rollout percent / pushed list of every os/arch/channel row of version; -ENOENT. */
+int store_release_set_rollout(struct store *st, const char *tenant, const char *version,
+                              int64_t percent);
+int store_release_set_pushed(struct store *st, const char *tenant, const char *version,
+                             const char *pushed_json);
+/* The update state an agent reported in its heartbeat and the version it concerns (target);
+ * empty strings when none. state and target buffers are at least 128 and 32 bytes. */
+int store_update_state_set(struct store *st, const char *tenant, const char *agent_id,
+                           const char *state, const char *target, int64_t now);
+int store_update_state_get(struct store *st, const char *tenant, const char *agent_id,
+                           char state[128], char target[32]);
+
 const char *role_name(enum role r);
 enum role role_parse(const char *s);
 
