@@ -5,6 +5,7 @@
 #include "common/tm.h"
 
 #include <dirent.h>
+#include <time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -359,8 +360,14 @@ static int gc_dir(const char *parent, bool (*keep)(void *, const char *), void *
     while ((de = readdir(d)) != NULL) {
         if (!id_valid(de->d_name, ID_TASK) || (keep && keep(ud, de->d_name)))
             continue;
-        if (snprintf(path, sizeof path, "%s/%s", parent, de->d_name) < (int)sizeof path &&
-            rmdir(path) == 0)
+        if (snprintf(path, sizeof path, "%s/%s", parent, de->d_name) >= (int)sizeof path)
+            continue;
+        /* A cgroup made in the last minute may belong to a shim that has not joined it yet
+         * (this agent's, or another agent's on the same host): empty is not the same as done. */
+        struct stat st;
+        if (stat(path, &st) == 0 && time(NULL) - st.st_mtime < 60)
+            continue;
+        if (rmdir(path) == 0)
             removed++;
     }
     closedir(d);
