@@ -118,7 +118,8 @@ static int agents_ls(struct cli *c, struct agents_args *a)
         fmt_tags(json_object_get(x, "tags"), &tags);
         const char *row[] = { jstr(x, "name", "-"), jstr(x, "agent_id", "-"),
                               jstr(x, "status", "-"), jstr(x, "version", "-"),
-                              jstr(x, "update_state", "-"), jstr(x, "primary_ip", "-"), running,
+                              *jstr(x, "update_state", "") ? jstr(x, "update_state", "") : "-",
+                              jstr(x, "primary_ip", "-"), running,
                               seen,
                               tags.len ? tags.data : "-" };
         table_add_row(&t, row);
