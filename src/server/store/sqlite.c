@@ -420,3 +420,39 @@ int store_audit_count(struct store *st, int64_t *count)
     sqlite3_reset(s);
     return rc == SQLITE_ROW ? 0 : -EIO;
 }
+
+int sq_read_rows(struct store *st, sqlite3_stmt *s, row_reader rd, size_t rowsz,
+                     void (*freefn)(void *, size_t), void **out, size_t *n)
+{
+    char *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char *na = realloc(arr, ncap * rowsz);
+            if (!na) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            arr = na;
+            cap = ncap;
+        }
+        if (rd(s, arr + cnt * rowsz)) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        cnt++;
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_fail(st, "list");
+out:
+    sqlite3_reset(s);
+    if (rc) {
+        freefn(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return 0;
+}

@@ -184,44 +184,24 @@ int store_agent_by_token(struct store *st, const char *token_hash, struct st_age
     return rc;
 }
 
+static int read_agent_row(sqlite3_stmt *s, void *row)
+{
+    return read_agent(s, row);
+}
+
+static void agent_rows_free(void *rows, size_t n)
+{
+    st_agent_array_free(rows, n);
+}
+
 int store_agent_list(struct store *st, const char *tenant, struct st_agent **out, size_t *n)
 {
     sqlite3_stmt *s = sq_prep(st, "SELECT " AGENT_COLS " FROM agents WHERE tenant_id = ? AND "
                                   "removed = 0 ORDER BY name");
-    struct st_agent *arr = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, tenant);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct st_agent *na = realloc(arr, ncap * sizeof *arr);
-            if (!na) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            arr = na;
-            cap = ncap;
-        }
-        if (read_agent(s, &arr[cnt])) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        cnt++;
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_fail(st, "agent list");
-out:
-    sqlite3_reset(s);
-    if (rc) {
-        st_agent_array_free(arr, cnt);
-        return rc;
-    }
-    *out = arr;
-    *n = cnt;
-    return 0;
+    return sq_read_rows(st, s, read_agent_row, sizeof **out, agent_rows_free, (void **)out, n);
 }
 
 int store_agent_remove(struct store *st, const char *tenant, const char *agent_id)

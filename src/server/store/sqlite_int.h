@@ -23,6 +23,12 @@ sqlite3_stmt *sq_prep(struct store *st, const char *sql);
 int sq_done(struct store *st, sqlite3_stmt *s);
 int sq_exec(struct store *st, const char *sql);
 int sq_fail(struct store *st, const char *what);
+/* Steps s to the end, growing an array of rowsz-byte rows filled by rd; shared by every list
+ * query. On failure frees what was read with freefn(rows, count) and returns -ENOMEM or -EIO.
+ * Resets s either way. */
+typedef int (*row_reader)(sqlite3_stmt *s, void *row);
+int sq_read_rows(struct store *st, sqlite3_stmt *s, row_reader rd, size_t rowsz,
+                 void (*freefn)(void *, size_t), void **out, size_t *n);
 
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL binds NULL */
 void sq_bind_ts(sqlite3_stmt *s, int i, int64_t v);          /* 0 binds NULL */

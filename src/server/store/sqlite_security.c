@@ -97,47 +97,34 @@ fail:
     return rc;
 }
 
+static int read_apikey(sqlite3_stmt *s, void *row)
+{
+    struct st_apikey *k = row;
+    memset(k, 0, sizeof *k);
+    sq_col_copy(s, 0, k->name, sizeof k->name);
+    k->role = role_parse((const char *)sqlite3_column_text(s, 1));
+    k->created_at = sqlite3_column_int64(s, 2);
+    k->revoked = sqlite3_column_int64(s, 3) != 0;
+    k->revoked_at = sqlite3_column_int64(s, 4);
+    return 0;
+}
+
+static void apikey_rows_free(void *rows, size_t n)
+{
+    (void)n;
+    free(rows);
+}
+
 int store_apikey_list(struct store *st, const char *tenant, struct st_apikey **out, size_t *n)
 {
     sqlite3_stmt *s = sq_prep(st, "SELECT name, role, created_at, revoked, revoked_at FROM api_keys"
                                   " WHERE tenant_id = ? ORDER BY created_at, rowid");
-    struct st_apikey *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-
     *out = NULL;
     *n = 0;
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, tenant);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct st_apikey *nr = realloc(rows, ncap * sizeof *nr);
-            if (!nr) {
-                free(rows);
-                sqlite3_reset(s);
-                return -ENOMEM;
-            }
-            rows = nr;
-            cap = ncap;
-        }
-        struct st_apikey *k = &rows[cnt++];
-        memset(k, 0, sizeof *k);
-        sq_col_copy(s, 0, k->name, sizeof k->name);
-        k->role = role_parse((const char *)sqlite3_column_text(s, 1));
-        k->created_at = sqlite3_column_int64(s, 2);
-        k->revoked = sqlite3_column_int64(s, 3) != 0;
-        k->revoked_at = sqlite3_column_int64(s, 4);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        free(rows);
-        return sq_fail(st, "apikey list");
-    }
-    *out = rows;
-    *n = cnt;
-    return 0;
+    return sq_read_rows(st, s, read_apikey, sizeof **out, apikey_rows_free, (void **)out, n);
 }
 
 int store_apikey_revoke(struct store *st, const char *tenant, const char *name, int64_t now)

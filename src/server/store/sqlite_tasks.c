@@ -15,45 +15,6 @@
     "error, output_bytes, dropped_bytes, next_seq, head_bytes, tail_bytes, output_limit, "    \
     "created_at, dispatched_at, started_at, finished_at, lease_expires_at, expires_at"
 
-/* A growable array of rows filled by a row reader; shared by every list query. */
-typedef int (*row_reader)(sqlite3_stmt *s, void *row);
-
-static int read_rows(struct store *st, sqlite3_stmt *s, row_reader rd, size_t rowsz,
-                     void (*freefn)(void *, size_t), void **out, size_t *n)
-{
-    char *arr = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char *na = realloc(arr, ncap * rowsz);
-            if (!na) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            arr = na;
-            cap = ncap;
-        }
-        if (rd(s, arr + cnt * rowsz)) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        cnt++;
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_fail(st, "list");
-out:
-    sqlite3_reset(s);
-    if (rc) {
-        freefn(arr, cnt);
-        return rc;
-    }
-    *out = arr;
-    *n = cnt;
-    return 0;
-}
-
 void st_invocation_free(struct st_invocation *inv)
 {
     if (!inv)
@@ -153,7 +114,7 @@ int store_invocation_list(struct store *st, const char *tenant, int64_t limit,
         return -EIO;
     sq_bind_text(s, 1, tenant);
     sqlite3_bind_int64(s, 2, limit);
-    return read_rows(st, s, read_invocation, sizeof **out, inv_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_invocation, sizeof **out, inv_array_free, (void **)out, n);
 }
 
 int store_invocation_set_cancel(struct store *st, const char *id)
@@ -288,7 +249,7 @@ int store_task_list_by_invocation(struct store *st, const char *invocation_id,
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, invocation_id);
-    return read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
 }
 
 int store_task_offerable(struct store *st, const char *agent_id, int64_t now, int64_t max,
@@ -303,7 +264,7 @@ int store_task_offerable(struct store *st, const char *agent_id, int64_t now, in
     sq_bind_text(s, 1, agent_id);
     sqlite3_bind_int64(s, 2, now);
     sqlite3_bind_int64(s, 3, max);
-    return read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
 }
 
 int store_task_cancel_list(struct store *st, const char *agent_id, struct st_task **out,
@@ -314,7 +275,7 @@ int store_task_cancel_list(struct store *st, const char *agent_id, struct st_tas
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, agent_id);
-    return read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
 }
 
 int store_task_expirable(struct store *st, int64_t now, int64_t max, struct st_task **out,
@@ -327,7 +288,7 @@ int store_task_expirable(struct store *st, int64_t now, int64_t max, struct st_t
         return -EIO;
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, max);
-    return read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
 }
 
 int store_output_insert(struct store *st, const char *task_id, int64_t seq, int part, int stream,
