@@ -123,6 +123,16 @@ static void task_result(json_t *t, char *out, size_t n)
         snprintf(out, n, "-");
 }
 
+/* A rate setting as given: 2 or "50%"; nothing when the invocation has none. */
+static void rate_line(struct buf *b, const char *label, json_t *v)
+{
+    if (json_is_integer(v))
+        buf_printf(b, "\n%s%lld", label, (long long)json_integer_value(v));
+    else if (json_is_string(v) && strlen(json_string_value(v)) < 8 &&
+             !strpbrk(json_string_value(v), "\x1b\r\n"))
+        buf_printf(b, "\n%s%s", label, json_string_value(v));
+}
+
 static void print_invocation(struct cli *c, json_t *inv)
 {
     static const char *const hdr[] = { "NAME", "TASK", "STATUS", "EXIT", "STARTED", "ERROR" };
@@ -136,6 +146,8 @@ static void print_invocation(struct cli *c, json_t *inv)
     term_escape_cell(jstr(inv, "status", "?"), strlen(jstr(inv, "status", "?")), &b);
     buf_printf(&b, "\ncreated     %s by ", created);
     term_escape_cell(jstr(inv, "created_by", "?"), strlen(jstr(inv, "created_by", "?")), &b);
+    rate_line(&b, "concurrency ", json_object_get(inv, "max_concurrency"));
+    rate_line(&b, "max errors  ", json_object_get(inv, "max_errors"));
     buf_append_str(&b, "\ncommand     ");
     term_escape_cell(jstr(inv, "command", ""), strlen(jstr(inv, "command", "")), &b);
     buf_append_str(&b, "\n\n");

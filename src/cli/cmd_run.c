@@ -15,6 +15,7 @@
 #include "cli/prefix.h"
 #include "cli/reshape.h"
 #include "cli/run_args.h"
+#include "cli/table.h"
 #include "cli/view.h"
 #include "common/ids.h"
 
@@ -103,6 +104,55 @@ out:
     return rc;
 }
 
+static const char *str_or(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && *s ? s : dflt;
+}
+
+/* --dry-run: the server resolves the targets exactly as it would for the invocation. */
+static int run_dry(struct cli *c, const struct run_opts *o)
+{
+    static const char *const hdr[] = { "NAME", "AGENT", "STATUS", "IP" };
+    json_t *body = json_pack("{s:O}", "targets", json_object_get(o->body, "targets"));
+    json_t *res = NULL, *agents;
+    struct table t;
+    size_t offline = 0;
+    int rc;
+
+    if (!body)
+        return cli_fail("out of memory");
+    rc = cli_api(c, "POST", "/v1/targets/resolve", body, &res);
+    json_decref(body);
+    if (rc)
+        return rc;
+    agents = json_object_get(res, "agents");
+    if (!json_is_array(agents)) {
+        json_decref(res);
+        return cli_fail("the server sent a target list this CLI cannot read");
+    }
+    if (o->format == OUT_JSON) {
+        json_dumpf(res, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(res);
+        return 0;
+    }
+    table_init(&t, 4, hdr);
+    for (size_t i = 0; i < json_array_size(agents); i++) {
+        json_t *a = json_array_get(agents, i);
+        const char *row[] = { str_or(a, "name", "-"), str_or(a, "agent_id", "-"),
+                              str_or(a, "status", "-"), str_or(a, "primary_ip", "-") };
+        offline += strcmp(row[2], "online") != 0;
+        table_add_row(&t, row);
+    }
+    table_print(&t, stdout);
+    table_free(&t);
+    fprintf(stderr, "tether: %zu agent(s) selected, %zu offline; nothing was run (--dry-run)\n",
+            json_array_size(agents), offline);
+    json_decref(res);
+    return 0;
+}
+
 int cmd_run(struct cli *c, int argc, char **argv)
 {
     struct run_opts o;
@@ -115,6 +165,10 @@ int cmd_run(struct cli *c, int argc, char **argv)
     if (rc || o.help) {
         if (rc == 0)
             fputs(run_usage, stdout);
+        goto out;
+    }
+    if (o.dry_run) {
+        rc = run_dry(c, &o);
         goto out;
     }
     if ((rc = cli_api(c, "POST", "/v1/invocations", o.body, &inv)) != 0)

@@ -2,7 +2,7 @@
 #include "cli/run_args.h"
 
 #include <errno.h>
-#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +13,11 @@
 
 const char run_usage[] =
     "usage: tether run [-t HOST_OR_ID ...] [--tag k=v ...] [--cidr NET] [--all]\n"
-    "                  [--exclude HOST ...] [--user U] [--workdir DIR] [--timeout DURATION]\n"
+    "                  [--exclude HOST|tag:k=v ...] [--include-file FILE] [--dry-run]\n"
+    "                  [--user U] [--workdir DIR] [--timeout DURATION]\n"
     "                  [--interpreter sh|bash|python3|perl] [--env K=V ...] [--output-limit SIZE]\n"
     "                  [--memory SIZE] [--pids N] [--cpu PERCENT]\n"
-    "                  [--no-wait] [--max-concurrency N|P%] [--max-errors N] [-o json]\n"
+    "                  [--no-wait] [--max-concurrency N|P%] [--max-errors N|P%] [-o json]\n"
     "                  [--] COMMAND...\n"
     "\n"
     "Runs COMMAND on the chosen agents and streams its output. One target: the output is\n"
@@ -28,7 +29,10 @@ const char run_usage[] =
     "      --tag k=v       only agents with this tag; repeat or use commas\n"
     "      --cidr NET      only agents with an address in NET (10.0.0.0/8)\n"
     "      --all           every agent\n"
-    "      --exclude H     leave this agent out; repeat or use commas\n"
+    "      --exclude H     leave this agent out; repeat or use commas; tag:k=v leaves out\n"
+    "                      the agents with that tag (several tag: items must all match)\n"
+    "      --include-file F  add the agents named in F, one name or id per line, # comments\n"
+    "      --dry-run       print the agents the targets select and stop (COMMAND optional)\n"
     "      --user U        run as U (default root)\n"
     "      --workdir DIR   working directory (default the user's home)\n"
     "      --timeout D     seconds or 90s/15m/2h (default 1h)\n"
@@ -39,14 +43,19 @@ const char run_usage[] =
     "      --pids N        process limit per task (fork bombs stop there)\n"
     "      --cpu PERCENT   CPU limit per task, 100 = one core\n"
     "      --no-wait       print the invocation id and return\n"
+    "      --max-concurrency N|P%  at most N tasks (or P% of them) out at once, in waves\n"
+    "      --max-errors N|P%  after more than N failed tasks the pending ones are skipped\n"
     "  -o, --output FMT    json: wait, then print the result as JSON\n"
     "\n"
     "example: tether run -t web-1,web-2 -- uname -a\n"
-    "         tether run --tag env=prod --timeout 5m -- 'systemctl restart nginx'\n";
+    "         tether run --tag env=prod --timeout 5m -- 'systemctl restart nginx'\n"
+    "         tether run --all --exclude tag:role=db --max-concurrency 10% -- uptime\n"
+    "         tether run --include-file hosts.txt --dry-run\n";
 
 enum {
     O_TARGET = 1, O_TAG, O_CIDR, O_ALL, O_EXCLUDE, O_USER, O_WORKDIR, O_TIMEOUT, O_INTERP, O_ENV,
     O_NOWAIT, O_MAXCONC, O_MAXERR, O_OUTPUT, O_HELP, O_OUTLIMIT, O_MEMORY, O_PIDS, O_CPU,
+    O_INCLUDE, O_DRYRUN,
 };
 
 static const struct opt_spec run_specs[] = {
@@ -59,7 +68,8 @@ static const struct opt_spec run_specs[] = {
     { "max-errors", 0, true, O_MAXERR },      { "output", 'o', true, O_OUTPUT },
     { "help", 'h', false, O_HELP },           { "output-limit", 0, true, O_OUTLIMIT },
     { "memory", 0, true, O_MEMORY },          { "pids", 0, true, O_PIDS },
-    { "cpu", 0, true, O_CPU },                { NULL, 0, false, 0 },
+    { "cpu", 0, true, O_CPU },                { "include-file", 0, true, O_INCLUDE },
+    { "dry-run", 0, false, O_DRYRUN },        { NULL, 0, false, 0 },
 };
 
 static json_t *limits_of(json_t *body)
@@ -173,8 +183,9 @@ static int parse_int(const char *s, long long min, long long max, long long *out
     return 0;
 }
 
-/* --max-concurrency N or P%: passed through as a number or as the "P%" string. */
-static int set_max_concurrency(json_t *body, const char *v)
+/* --max-concurrency / --max-errors N or P%: passed through as a number or as the "P%" string.
+ * min is 1 for concurrency, 0 for errors. */
+static int set_rate(json_t *body, const char *key, const char *opt, long long min, const char *v)
 {
     size_t n = strlen(v);
     long long x;
@@ -182,18 +193,97 @@ static int set_max_concurrency(json_t *body, const char *v)
     if (n > 1 && v[n - 1] == '%') {
         char num[16];
         if (n - 1 >= sizeof num)
-            return cli_usage("run", "--max-concurrency: '%s' is not N or P%%", v);
+            return cli_usage("run", "%s: '%s' is not N or P%%", opt, v);
         memcpy(num, v, n - 1);
         num[n - 1] = '\0';
-        if (parse_int(num, 1, 100, &x) != 0)
-            return cli_usage("run", "--max-concurrency: '%s' is not N or P%% (1-100%%)", v);
-        json_object_set_new(body, "max_concurrency", json_string(v));
+        if (parse_int(num, min, 100, &x) != 0)
+            return cli_usage("run", "%s: '%s' is not N or P%% (%lld-100%%)", opt, v, min);
+        json_object_set_new(body, key, json_string(v));
         return 0;
     }
-    if (parse_int(v, 1, INT_MAX, &x) != 0)
-        return cli_usage("run", "--max-concurrency: '%s' is not N or P%%", v);
-    json_object_set_new(body, "max_concurrency", json_integer(x));
+    if (parse_int(v, min, 1000000, &x) != 0)
+        return cli_usage("run", "%s: '%s' is not N (%lld-1000000) or P%%", opt, v, min);
+    json_object_set_new(body, key, json_integer(x));
     return 0;
+}
+
+/* --exclude tag:k=v: agents with that tag are left out (several: all must match). */
+static int add_exclude_tag(json_t *body, const char *kv)
+{
+    json_t *t = targets_of(body), *tags = json_object_get(t, "exclude_tags");
+    const char *eq = strchr(kv, '=');
+    char key[80];
+
+    if (!eq || (size_t)(eq - kv) >= sizeof key)
+        return cli_usage("run", "--exclude: 'tag:%s' is not tag:k=v", kv);
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = '\0';
+    if (!tag_key_valid(key) || !tag_value_valid(eq + 1))
+        return cli_usage("run", "--exclude: 'tag:%s' is not tag:k=v with a valid key and value",
+                         kv);
+    if (!tags) {
+        tags = json_object();
+        json_object_set_new(t, "exclude_tags", tags);
+    }
+    json_object_set_new(tags, key, json_string(eq + 1));
+    return 0;
+}
+
+/* --exclude: comma-separated items, each a host name, an agent id or tag:k=v. */
+static int add_exclude(json_t *body, const char *list)
+{
+    char *copy = strdup(list), *p = copy, *item;
+    int rc = 0;
+
+    if (!copy)
+        return cli_fail("out of memory");
+    while (rc == 0 && (item = strsep(&p, ",")) != NULL) {
+        if (!*item)
+            rc = cli_usage("run", "--exclude: empty item in '%s'", list);
+        else if (!strncmp(item, "tag:", 4))
+            rc = add_exclude_tag(body, item + 4);
+        else
+            rc = add_hosts(body, "exclude", item, "--exclude");
+    }
+    free(copy);
+    return rc;
+}
+
+/* --include-file FILE: one agent name or id per line; blank lines and '#' comments ignored. */
+static int add_include_file(json_t *body, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int rc = 0, count = 0, lineno = 0;
+
+    if (!f)
+        return cli_usage("run", "--include-file: cannot read '%s': %s", path, strerror(errno));
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        char *p = line, *end, *hash = strchr(line, '#');
+        lineno++;
+        if (hash)
+            *hash = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        end = p + strlen(p);
+        while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+                           end[-1] == '\t'))
+            *--end = '\0';
+        if (!*p)
+            continue;
+        if (strchr(p, ',') || (!name_valid(p) && !id_valid(p, ID_AGENT)))
+            rc = cli_usage("run", "--include-file: %s:%d: '%s' is not a host name or agent id",
+                           path, lineno, p);
+        else
+            rc = add_hosts(body, "agents", p, "--include-file");
+        count++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = cli_usage("run", "--include-file: error reading '%s'", path);
+    fclose(f);
+    if (rc == 0 && count == 0)
+        rc = cli_usage("run", "--include-file: no host names in '%s'", path);
+    return rc;
 }
 
 static int set_value(struct run_opts *o, int id, const char *v)
@@ -204,7 +294,9 @@ static int set_value(struct run_opts *o, int id, const char *v)
 
     switch (id) {
     case O_TARGET: return add_hosts(b, "agents", v, "-t");
-    case O_EXCLUDE: return add_hosts(b, "exclude", v, "--exclude");
+    case O_EXCLUDE: return add_exclude(b, v);
+    case O_INCLUDE: return add_include_file(b, v);
+    case O_DRYRUN: o->dry_run = true; return 0;
     case O_TAG: return add_tags(b, v);
     case O_ENV: return add_env(b, v);
     case O_CIDR:
@@ -255,12 +347,8 @@ static int set_value(struct run_opts *o, int id, const char *v)
             return cli_usage("run", "--cpu: '%s' must be a percentage of one core, 1...10000", v);
         json_object_set_new(limits_of(b), "cpu_percent", json_integer(x));
         return 0;
-    case O_MAXCONC: return set_max_concurrency(b, v);
-    case O_MAXERR:
-        if (parse_int(v, 0, INT_MAX, &x) != 0)
-            return cli_usage("run", "--max-errors: '%s' is not a number", v);
-        json_object_set_new(b, "max_errors", json_integer(x));
-        return 0;
+    case O_MAXCONC: return set_rate(b, "max_concurrency", "--max-concurrency", 1, v);
+    case O_MAXERR: return set_rate(b, "max_errors", "--max-errors", 0, v);
     case O_NOWAIT: o->no_wait = true; return 0;
     case O_HELP: o->help = true; return 0;
     case O_OUTPUT:
@@ -323,6 +411,8 @@ int run_args_parse(struct run_opts *o, int argc, char **argv)
         return cli_usage("run", "no targets (use -t HOST, --tag k=v, --cidr NET or --all)");
     if (o->no_wait && o->format == OUT_JSON)
         return cli_usage("run", "--no-wait and -o json do not go together");
+    if (o->dry_run && it.i >= argc)
+        return 0;   /* --dry-run needs no command */
     return set_command(o, argc, argv, it.i);
 }
 

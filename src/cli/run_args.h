@@ -14,6 +14,7 @@
 struct run_opts {
     json_t *body;          /* the request body being built (owned) */
     bool no_wait;
+    bool dry_run;          /* resolve the targets, print them, create nothing */
     bool help;
     enum out_format format;
 };

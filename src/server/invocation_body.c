@@ -18,7 +18,8 @@ static const char *const body_keys[] = {
     "expires_in_s", "max_concurrency", "max_errors", "limits", NULL,
 };
 static const char *const limit_keys[] = { "memory_bytes", "cpu_percent", "pids", NULL };
-static const char *const target_keys[] = { "agents", "tags", "cidr", "all", "exclude", NULL };
+static const char *const target_keys[] = { "agents", "tags", "cidr", "all", "exclude",
+                                           "exclude_tags", NULL };
 static const char *const interpreters[] = { "sh", "bash", "python3", "perl", NULL };
 
 static int fail(char *err, size_t errlen, const char *msg)
@@ -50,11 +51,81 @@ static int check_refs(json_t *arr, const char *field, char *err, size_t errlen)
     return 0;
 }
 
+static int check_tags(json_t *v, const char *field, char *err, size_t errlen)
+{
+    const char *k;
+    json_t *tv;
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s: must be an object", field);
+        return -EINVAL;
+    }
+    json_object_foreach(v, k, tv) {
+        if (!tag_key_valid(k) || !json_is_string(tv) || !tag_value_valid(json_string_value(tv))) {
+            snprintf(err, errlen, "%s.%.64s: invalid tag", field, k);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* "P%" with P an integer in [min_pct, 100]; *pct receives P. */
+static bool parse_percent(const char *s, int64_t min_pct, int64_t *pct)
+{
+    size_t n = strlen(s);
+    int64_t v = 0;
+    if (n < 2 || n > 4 || s[n - 1] != '%')
+        return false;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < min_pct || v > 100)
+        return false;
+    *pct = v;
+    return true;
+}
+
+/* max_concurrency (integer >= 1 or "1%".."100%") / max_errors (integer >= 0 or "0%".."100%"). */
+static int parse_rate(json_t *body, const char *field, int64_t min, json_t **out, char *err,
+                      size_t errlen)
+{
+    json_t *v = json_object_get(body, field);
+    int64_t pct;
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= min &&
+        json_integer_value(v) <= 1000000) {
+        *out = v;
+        return 0;
+    }
+    if (json_is_string(v) && parse_percent(json_string_value(v), min, &pct)) {
+        *out = v;
+        return 0;
+    }
+    snprintf(err, errlen, "%s: must be an integer %s or a percentage \"P%%\" (%s-100%%)", field,
+             min ? ">= 1" : ">= 0", min ? "1" : "0");
+    return -EINVAL;
+}
+
+int64_t inv_rate_limit(json_t *v, size_t ntasks, int64_t min, int64_t none_value)
+{
+    int64_t pct, n;
+    if (!v || json_is_null(v))
+        return none_value;
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (!json_is_string(v) || !parse_percent(json_string_value(v), 0, &pct))
+        return none_value;
+    n = ((int64_t)ntasks * pct + 99) / 100;
+    return n < min ? min : n;
+}
+
 static int parse_targets(json_t *t, struct inv_request *req, char *err, size_t errlen)
 {
     char sub[128];
-    const char *k;
-    json_t *v, *tv;
+    json_t *v;
 
     if (!json_is_object(t))
         return fail(err, errlen, "targets: must be an object");
@@ -74,16 +145,14 @@ static int parse_targets(json_t *t, struct inv_request *req, char *err, size_t e
         req->spec.exclude = v;
     }
     if ((v = json_object_get(t, "tags")) && !json_is_null(v)) {
-        if (!json_is_object(v))
-            return fail(err, errlen, "targets.tags: must be an object");
-        json_object_foreach(v, k, tv) {
-            if (!tag_key_valid(k) || !json_is_string(tv) ||
-                !tag_value_valid(json_string_value(tv))) {
-                snprintf(err, errlen, "targets.tags.%.64s: invalid tag", k);
-                return -EINVAL;
-            }
-        }
+        if (check_tags(v, "targets.tags", err, errlen))
+            return -EINVAL;
         req->spec.tags = v;
+    }
+    if ((v = json_object_get(t, "exclude_tags")) && !json_is_null(v)) {
+        if (check_tags(v, "targets.exclude_tags", err, errlen))
+            return -EINVAL;
+        req->spec.exclude_tags = v;
     }
     if ((v = json_object_get(req->targets, "cidr")) && !json_is_null(v)) {
         struct cidr c;
@@ -190,10 +259,9 @@ int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t e
         return fail(err, errlen, "body: must be a JSON object");
     if (jsonu_only_keys(body, body_keys, err, errlen))
         return -EINVAL;
-    if (json_object_get(body, "max_concurrency"))
-        return fail(err, errlen, "max_concurrency: not supported yet");
-    if (json_object_get(body, "max_errors"))
-        return fail(err, errlen, "max_errors: not supported yet");
+    if (parse_rate(body, "max_concurrency", 1, &req->max_concurrency, err, errlen) ||
+        parse_rate(body, "max_errors", 0, &req->max_errors, err, errlen))
+        return -EINVAL;
     if (parse_scalars(body, req, err, errlen))
         return -EINVAL;
     v = json_object_get(body, "env");
@@ -207,6 +275,22 @@ int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t e
     }
     v = json_object_get(body, "limits");
     if (v && !json_is_null(v) && parse_limits(v, req, err, errlen))
+        return -EINVAL;
+    v = json_object_get(body, "targets");
+    if (!v || json_is_null(v))
+        return fail(err, errlen, "targets: required");
+    return parse_targets(v, req, err, errlen);
+}
+
+int inv_targets_parse(json_t *body, struct inv_request *req, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "targets", NULL };
+    json_t *v;
+
+    memset(req, 0, sizeof *req);
+    if (!json_is_object(body))
+        return fail(err, errlen, "body: must be a JSON object");
+    if (jsonu_only_keys(body, keys, err, errlen))
         return -EINVAL;
     v = json_object_get(body, "targets");
     if (!v || json_is_null(v))

@@ -19,6 +19,8 @@ struct inv_request {
     json_t *targets;          /* borrowed object as given */
     int64_t timeout_s, output_limit, expires_in_s;
     int64_t memory_bytes, cpu_percent, pids;  /* limits; 0: none */
+    json_t *max_concurrency;  /* borrowed: integer or "P%" string as given, or NULL */
+    json_t *max_errors;       /* borrowed: integer or "P%" string as given, or NULL */
     struct target_spec spec;
     json_t *empty_env;        /* owned: used when env is absent */
 };
@@ -27,5 +29,13 @@ struct inv_request {
  * inv_request_free. */
 int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);
 void inv_request_free(struct inv_request *req);
+
+/* Targets-only validation for POST /v1/targets/resolve: body {"targets": {...}}. */
+int inv_targets_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);
+
+/* Rate setting (max_concurrency / max_errors) as a number for an invocation of ntasks tasks:
+ * an integer as is, "P%" is P percent of ntasks rounded up (max_concurrency at least 1). NULL
+ * gives none_value (no limit). */
+int64_t inv_rate_limit(json_t *v, size_t ntasks, int64_t min, int64_t none_value);
 
 #endif

@@ -50,10 +50,21 @@ static int agent_set_load(struct store *st, const char *tenant, struct agent_set
     return 0;
 }
 
+static char *dump_or_null(json_t *v)
+{
+    return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
 static int make_invocation(struct req *r, const struct inv_request *q, int64_t now,
-                           struct st_invocation *inv)
+                           size_t ntasks, struct st_invocation *inv)
 {
     memset(inv, 0, sizeof *inv);
+    inv->max_concurrency = dump_or_null(q->max_concurrency);
+    inv->max_errors = dump_or_null(q->max_errors);
+    inv->concurrency_limit = inv_rate_limit(q->max_concurrency, ntasks, 1, 0);
+    inv->error_limit = inv_rate_limit(q->max_errors, ntasks, 0, -1);
+    if ((q->max_concurrency && !inv->max_concurrency) || (q->max_errors && !inv->max_errors))
+        return -1;
     if (id_new(ID_INVOCATION, inv->invocation_id))
         return -1;
     snprintf(inv->tenant_id, sizeof inv->tenant_id, "%s", r->tenant);
@@ -83,6 +94,7 @@ static int persist(struct req *r, struct st_invocation *inv, const struct agent_
 {
     struct store *st = r->srv->st;
     char hash[65], detail[160];
+    int64_t kicked = 0;
 
     if (store_invocation_insert(st, inv))
         return -1;
@@ -99,8 +111,14 @@ static int persist(struct req *r, struct st_invocation *inv, const struct agent_
         t.output_limit = inv->output_limit;
         t.created_at = inv->created_at;
         t.expires_at = inv->expires_at;
-        if (store_task_insert(st, &t) ||
-            evq_push(&r->events, EV_KICK, NULL, t.task_id, t.agent_id, 0, strdup("task")))
+        if (store_task_insert(st, &t))
+            return -1;
+        /* Under max_concurrency only the first wave is kicked; taskops_task_ended kicks the
+         * next ones as slots free. */
+        if (inv->concurrency_limit > 0 && kicked >= inv->concurrency_limit)
+            continue;
+        kicked++;
+        if (evq_push(&r->events, EV_KICK, NULL, t.task_id, t.agent_id, 0, strdup("task")))
             return -1;
     }
     /* The command itself is never logged: its length and a hash prefix identify it. */
@@ -134,7 +152,10 @@ void h_invocation_create(struct req *r)
         resp_error(r, 400, "bad_request", "%s", err);
         goto out;
     }
-    if (make_invocation(r, &q, now, &inv) || persist(r, &inv, &set, selected)) {
+    size_t ntasks = 0;
+    for (size_t i = 0; i < set.n; i++)
+        ntasks += selected[i];
+    if (make_invocation(r, &q, now, ntasks, &inv) || persist(r, &inv, &set, selected)) {
         resp_error(r, 503, "unavailable", "store not writable");
         goto out;
     }
@@ -148,6 +169,50 @@ out:
     free(selected);
     agent_set_free(&set);
     st_invocation_free(&inv);
+    inv_request_free(&q);
+    json_decref(body);
+}
+
+/* POST /v1/targets/resolve: the agents a `targets` object selects, without creating anything
+ * (`tether run --dry-run`). Same validation and errors as POST /v1/invocations. */
+void h_targets_resolve(struct req *r)
+{
+    char err[256] = "";
+    struct inv_request q;
+    struct agent_set set = { 0 };
+    bool *selected = NULL;
+    json_t *body = req_json(r), *arr = NULL;
+
+    if (!body)
+        return;
+    if (inv_targets_parse(body, &q, err, sizeof err)) {
+        resp_error(r, 400, "bad_request", "%s", err);
+        goto out;
+    }
+    if (agent_set_load(r->srv->st, r->tenant, &set) ||
+        !(selected = calloc(set.n ? set.n : 1, sizeof *selected)) || !(arr = json_array())) {
+        resp_error(r, 503, "unavailable", "store not readable");
+        goto out;
+    }
+    if (targets_resolve(&q.spec, set.view, set.n, selected, err, sizeof err)) {
+        resp_error(r, 400, "bad_request", "%s", err);
+        goto out;
+    }
+    for (size_t i = 0; i < set.n; i++) {
+        if (!selected[i])
+            continue;
+        bool online = agent_online(r->srv, &set.rows[i], tm_now_ms());
+        json_t *a = render_agent(&set.rows[i], online);
+        if (!a || json_array_append_new(arr, a)) {
+            resp_error(r, 503, "unavailable", "out of memory");
+            goto out;
+        }
+    }
+    resp_json(r, 200, json_pack("{s:O}", "agents", arr));
+out:
+    json_decref(arr);
+    free(selected);
+    agent_set_free(&set);
     inv_request_free(&q);
     json_decref(body);
 }

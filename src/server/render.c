@@ -132,6 +132,13 @@ const char *invocation_status(const struct st_invocation *inv, const struct st_t
     return inv->cancel_requested ? "cancelled" : "failed";
 }
 
+/* A rate setting as given (stored as JSON text: 2 or "50%"), or null. */
+static json_t *rate_setting(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
 json_t *render_invocation(struct store *st, const struct st_invocation *inv,
                           const struct st_task *tasks, size_t n, bool with_tasks,
                           bool with_output)
@@ -159,7 +166,8 @@ json_t *render_invocation(struct store *st, const struct st_invocation *inv,
                   "targets", targets);
     if (o)
         json_object_set(o, "limits", limits);
-    if (!o)
+    if (!o || json_object_set_new(o, "max_concurrency", rate_setting(inv->max_concurrency)) ||
+        json_object_set_new(o, "max_errors", rate_setting(inv->max_errors)))
         goto fail;
     if (with_tasks) {
         arr = json_array();

@@ -33,6 +33,10 @@ const struct route route_table[] = {
     { M_GET, "/v1/invocations/{id}/events", CRED_VIEWER, false, h_invocation_events },
     { M_POST, "/v1/invocations/{id}/cancel", CRED_OPERATOR, true, h_invocation_cancel },
 
+    /* Dry run of a targets object (tether run --dry-run): reads only, but operators only, as it
+     * answers the same question an invocation would. */
+    { M_POST, "/v1/targets/resolve", CRED_OPERATOR, false, h_targets_resolve },
+
     { M_GET, "/v1/tasks/{id}", CRED_VIEWER, false, h_task_show },
     { M_GET, "/v1/tasks/{id}/output", CRED_VIEWER, false, h_task_output },
     { M_POST, "/v1/tasks/{id}/cancel", CRED_OPERATOR, true, h_task_cancel },

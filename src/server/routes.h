@@ -53,6 +53,7 @@ void h_agent_show(struct req *r);
 void h_agent_patch(struct req *r);
 void h_agent_delete(struct req *r);
 void h_invocation_create(struct req *r);
+void h_targets_resolve(struct req *r);
 void h_invocations_list(struct req *r);
 void h_invocation_show(struct req *r);
 void h_invocation_events(struct req *r);

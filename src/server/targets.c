@@ -158,6 +158,9 @@ int targets_resolve(const struct target_spec *spec, const struct target_agent *a
             selected[i] = false;
         if (excluded[i])
             selected[i] = false;
+        if (selected[i] && spec->exclude_tags && json_object_size(spec->exclude_tags) &&
+            tags_match(&agents[i], spec->exclude_tags))
+            selected[i] = false;
         any |= selected[i];
     }
     if (!any) {

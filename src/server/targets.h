@@ -1,6 +1,7 @@
 /*
  * Target resolution for invocations (docs/api.md): the union of named agents and `all`, narrowed
- * by tags (all must match) and a CIDR over any of the agent's IPs, minus `exclude`. Pure: the
+ * by tags (all must match) and a CIDR over any of the agent's IPs, minus `exclude` and minus the
+ * agents matching every tag of `exclude_tags`. Pure: the
  * caller loads the agents; tests call it directly.
  */
 #ifndef TETHER_SERVER_TARGETS_H
@@ -35,6 +36,7 @@ struct target_spec {
     const char *cidr;         /* or NULL */
     bool all;
     json_t *exclude;          /* array, or NULL */
+    json_t *exclude_tags;     /* object, or NULL: agents carrying all of these are left out */
 };
 
 /* Sets selected[i] for every chosen agent. 0, or -EINVAL with err naming the field. */

@@ -8,6 +8,7 @@
 #include "server/render.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,17 @@ static int lease_one(struct store *st, struct st_task *t, int64_t now, int64_t l
 {
     struct st_invocation inv;
     json_t *entry;
+    int64_t active = 0;
     int rc = store_invocation_get(st, t->tenant_id, t->invocation_id, &inv);
     if (rc)
         return rc;
+    /* max_concurrency: a pending task waits while its invocation has enough tasks out. A
+     * dispatched one offered again (lease expired) is already counted. */
+    if (inv.concurrency_limit > 0 && !strcmp(t->status, "pending")) {
+        rc = store_task_count_active(st, t->invocation_id, &active);
+        if (rc || active >= inv.concurrency_limit)
+            goto out;
+    }
     snprintf(t->status, sizeof t->status, "%s", "dispatched");
     t->dispatched_at = now;
     t->lease_expires_at = now + lease_ms;
@@ -64,6 +73,7 @@ static int lease_one(struct store *st, struct st_task *t, int64_t now, int64_t l
         entry = pull_entry(t, &inv);
         rc = entry ? json_array_append_new(tasks, entry) : -ENOMEM;
     }
+out:
     st_invocation_free(&inv);
     return rc;
 }
@@ -111,6 +121,63 @@ static int load_owned(struct store *st, const char *agent_id, const char *task_i
         return -ENOENT;
     }
     return 0;
+}
+
+/* Past max_errors: every task still pending becomes skipped. */
+static int skip_pending(struct store *st, const char *invocation_id, int64_t now, struct evq *q)
+{
+    struct st_task *p = NULL;
+    size_t n = 0;
+    int rc = store_task_pending_by_invocation(st, invocation_id, INT64_MAX, &p, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        snprintf(p[i].status, sizeof p[i].status, "%s", "skipped");
+        p[i].finished_at = now;
+        p[i].lease_expires_at = 0;
+        free(p[i].error);
+        p[i].error = strdup("max_errors reached");
+        rc = store_task_update(st, &p[i]);
+        if (!rc)
+            rc = taskops_emit_task(st, &p[i], q);
+    }
+    st_task_array_free(p, n);
+    return rc;
+}
+
+/* Under max_concurrency a slot freed: kick the agents of the next pending tasks so they pull
+ * now rather than at their next poll. The kicks leave after the commit (commit.c). */
+static int kick_next(struct store *st, const struct st_invocation *inv, struct evq *q)
+{
+    struct st_task *p = NULL;
+    size_t n = 0;
+    int64_t active = 0;
+    int rc = store_task_count_active(st, inv->invocation_id, &active);
+    if (rc || active >= inv->concurrency_limit)
+        return rc;
+    rc = store_task_pending_by_invocation(st, inv->invocation_id,
+                                          inv->concurrency_limit - active, &p, &n);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = evq_push(q, EV_KICK, NULL, p[i].task_id, p[i].agent_id, 0, strdup("task"));
+    st_task_array_free(p, n);
+    return rc;
+}
+
+int taskops_task_ended(struct store *st, const struct st_task *t, int64_t now, struct evq *q)
+{
+    struct st_invocation inv;
+    int64_t bad = 0;
+    int rc = store_invocation_get(st, t->tenant_id, t->invocation_id, &inv);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
+    /* Only an unsuccessful end can cross max_errors (a cancel or a success cannot). */
+    if (inv.error_limit >= 0 && strcmp(t->status, "succeeded") && strcmp(t->status, "cancelled")) {
+        rc = store_task_count_unsuccessful(st, inv.invocation_id, &bad);
+        if (!rc && bad > inv.error_limit)
+            rc = skip_pending(st, inv.invocation_id, now, q);
+    }
+    if (!rc && q && inv.concurrency_limit > 0 && !inv.cancel_requested)
+        rc = kick_next(st, &inv, q);
+    st_invocation_free(&inv);
+    return rc;
 }
 
 int taskops_start(struct store *st, const char *agent_id, const char *task_id, int64_t now,
@@ -251,6 +318,8 @@ int taskops_finish(struct store *st, const char *agent_id, const char *task_id,
         rc = store_task_update(st, &t);
         if (!rc)
             rc = taskops_emit_task(st, &t, q);
+        if (!rc)
+            rc = taskops_task_ended(st, &t, now, q);
     }
     snprintf(status_out, 16, "%s", t.status);
     st_task_free(&t);
@@ -280,6 +349,8 @@ int taskops_cancel(struct store *st, struct st_task *t, int64_t now, struct evq 
     rc = store_task_update(st, t);
     if (!rc)
         rc = taskops_emit_task(st, t, q);
+    if (!rc)
+        rc = taskops_task_ended(st, t, now, q);
     return rc;
 }
 
@@ -290,6 +361,14 @@ int taskops_expire(struct store *st, int64_t now, int64_t max, struct evq *q, in
     int rc = store_task_expirable(st, now, max, &tasks, &n);
     *count = 0;
     for (size_t i = 0; !rc && i < n; i++) {
+        struct st_task cur;
+        /* An earlier expiry in this batch may have skipped this one (max_errors). */
+        if ((rc = store_task_get(st, tasks[i].task_id, &cur)))
+            break;
+        bool gone = task_status_final(cur.status);
+        st_task_free(&cur);
+        if (gone)
+            continue;
         snprintf(tasks[i].status, sizeof tasks[i].status, "%s", "expired");
         tasks[i].finished_at = now;
         tasks[i].lease_expires_at = 0;
@@ -298,6 +377,8 @@ int taskops_expire(struct store *st, int64_t now, int64_t max, struct evq *q, in
         rc = store_task_update(st, &tasks[i]);
         if (!rc)
             rc = taskops_emit_task(st, &tasks[i], q);
+        if (!rc)
+            rc = taskops_task_ended(st, &tasks[i], now, q);
         if (!rc)
             (*count)++;
     }

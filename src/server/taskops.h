@@ -43,6 +43,9 @@ int taskops_finish(struct store *st, const char *agent_id, const char *task_id,
 int taskops_cancel(struct store *st, struct st_task *t, int64_t now, struct evq *q);
 /* Expires at most max tasks never started whose expires_at passed. *count receives how many. */
 int taskops_expire(struct store *st, int64_t now, int64_t max, struct evq *q, int64_t *count);
+/* Rate control after t reached a final state: past the invocation's max_errors every pending
+ * task becomes skipped; under max_concurrency the agents of the next pending tasks are kicked. */
+int taskops_task_ended(struct store *st, const struct st_task *t, int64_t now, struct evq *q);
 /* Queues the SSE task event for t's current state. */
 int taskops_emit_task(struct store *st, const struct st_task *t, struct evq *q);
 

@@ -3,7 +3,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/run_args.h"
 #include "common/jsonutil.h"
@@ -102,6 +105,14 @@ static void test_errors(void **state)
         { "-t", NULL },
         { "-t", "a", "--no-wait", "-o", "json", "x", NULL },
         { "-t", "a", "--all=yes", "x", NULL },
+        { "-t", "a", "--max-errors", "-1", "x", NULL },
+        { "-t", "a", "--max-errors", "101%", "x", NULL },
+        { "-t", "a", "--max-errors", "x%", "x", NULL },
+        { "-t", "a", "--exclude", "tag:role", "x", NULL },
+        { "-t", "a", "--exclude", "tag:=v", "x", NULL },
+        { "-t", "a", "--exclude", "web-1,", "x", NULL },
+        { "--exclude", "tag:role=db", "x", NULL },          /* exclude alone selects nothing */
+        { "--include-file", "/nonexistent/hosts", "x", NULL },
     };
     (void)state;
 
@@ -112,6 +123,49 @@ static void test_errors(void **state)
             fail_msg("case %zu: rc %d, want %d", i, rc, EXIT_USAGE);
         run_opts_free(&o);
     }
+}
+
+static void test_issue7_forms(void **state)
+{
+    struct run_opts o;
+    char path[] = "/tmp/tether-run-args-XXXXXX";
+    int fd = mkstemp(path);
+    static const char text[] = "# hosts\nweb-1\n  web-2  # second\n\n";
+    (void)state;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    const char *a[] = { "--include-file", path, "--exclude", "tag:role=db,web-3",
+                        "--exclude", "tag:env=prod", "--max-errors", "10%", "--dry-run", NULL };
+    assert_int_equal(parse(&o, a), 0);
+    assert_true(o.dry_run);
+    assert_body(&o, "{\"max_errors\":\"10%\",\"targets\":{\"agents\":[\"web-1\",\"web-2\"],"
+                    "\"exclude\":[\"web-3\"],"
+                    "\"exclude_tags\":{\"env\":\"prod\",\"role\":\"db\"}}}");
+    run_opts_free(&o);
+
+    /* a bad line names the file and line */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("web-1\nnot a host\n", f);
+    fclose(f);
+    const char *b[] = { "--include-file", path, "x", NULL };
+    assert_int_equal(parse(&o, b), EXIT_USAGE);
+    run_opts_free(&o);
+    /* an empty list is an error, not "no targets" later */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# nothing\n", f);
+    fclose(f);
+    assert_int_equal(parse(&o, b), EXIT_USAGE);
+    run_opts_free(&o);
+    unlink(path);
+
+    const char *c[] = { "-t", "a", "--max-errors", "0", "x", NULL };
+    assert_int_equal(parse(&o, c), 0);
+    assert_int_equal(json_integer_value(json_object_get(o.body, "max_errors")), 0);
+    run_opts_free(&o);
 }
 
 static void test_help(void **state)
@@ -176,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_without_dashdash),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_issue7_forms),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_outcome),
     };

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "server/invocation_body.h"
@@ -71,8 +72,75 @@ static void test_errors_name_the_field(void **state)
     expect_err("{\"command\":\"x\",\"targets\":{\"all\":true},\"expires_in_s\":0}", "expires_in_s");
     expect_err("{\"command\":\"x\",\"targets\":{\"all\":true},\"env\":{\"1A\":\"v\"}}", "env.1A");
     expect_err("{\"command\":\"x\",\"targets\":{\"all\":true},\"env\":{\"A\":1}}", "env.A");
-    expect_err("{\"command\":\"x\",\"targets\":{\"all\":true},\"max_errors\":1}", "max_errors");
     expect_err("{\"command\":\"x\",\"targets\":{\"all\":true},\"bogus\":1}", "bogus");
+}
+
+#define BASE "{\"command\":\"x\",\"targets\":{\"all\":true},"
+
+static void test_rate_fields(void **state)
+{
+    static const char *const bad_conc[] = { "0", "-1", "\"0%\"", "\"101%\"", "\"50\"",
+                                            "\"%\"", "\"5 %\"", "1.5", "true", "\"1e2%\"",
+                                            "1000001", NULL };
+    static const char *const bad_err[] = { "-1", "\"101%\"", "\"-1%\"", "\"x%\"", "2.0",
+                                           "[]", NULL };
+    char body[256];
+    struct inv_request q;
+    char err[256];
+    (void)state;
+    for (const char *const *v = bad_conc; *v; v++) {
+        snprintf(body, sizeof body, BASE "\"max_concurrency\":%s}", *v);
+        expect_err(body, "max_concurrency");
+    }
+    for (const char *const *v = bad_err; *v; v++) {
+        snprintf(body, sizeof body, BASE "\"max_errors\":%s}", *v);
+        expect_err(body, "max_errors");
+    }
+    expect_err("{\"command\":\"x\",\"targets\":{\"all\":true,\"exclude_tags\":[]}}",
+               "targets.exclude_tags");
+    expect_err("{\"command\":\"x\",\"targets\":{\"all\":true,\"exclude_tags\":{\"r\":1}}}",
+               "targets.exclude_tags.r");
+
+    json_t *j = json_loads(BASE "\"max_concurrency\":\"25%\",\"max_errors\":0}", 0, NULL);
+    assert_int_equal(inv_request_parse(j, &q, err, sizeof err), 0);
+    assert_string_equal(json_string_value(q.max_concurrency), "25%");
+    assert_int_equal(json_integer_value(q.max_errors), 0);
+    /* P% of the task count, rounded up; concurrency at least 1 */
+    assert_int_equal(inv_rate_limit(q.max_concurrency, 10, 1, 0), 3);
+    assert_int_equal(inv_rate_limit(q.max_concurrency, 1, 1, 0), 1);
+    assert_int_equal(inv_rate_limit(q.max_errors, 10, 0, -1), 0);
+    assert_int_equal(inv_rate_limit(NULL, 10, 0, -1), -1);
+    inv_request_free(&q);
+    json_decref(j);
+    j = json_string("0%");
+    assert_int_equal(inv_rate_limit(j, 7, 0, -1), 0);
+    json_decref(j);
+    j = json_string("10%");
+    assert_int_equal(inv_rate_limit(j, 5, 0, -1), 1);
+    assert_int_equal(inv_rate_limit(j, 0, 1, 0), 1);
+    json_decref(j);
+    j = json_loads(BASE "\"max_concurrency\":1,\"max_errors\":\"100%\"}", 0, NULL);
+    assert_int_equal(inv_request_parse(j, &q, err, sizeof err), 0);
+    inv_request_free(&q);
+    json_decref(j);
+}
+
+static void test_targets_only(void **state)
+{
+    struct inv_request q;
+    char err[256] = "";
+    json_t *j = json_loads("{\"targets\":{\"tags\":{\"a\":\"b\"},"
+                           "\"exclude_tags\":{\"role\":\"db\"}}}", 0, NULL);
+    (void)state;
+    assert_int_equal(inv_targets_parse(j, &q, err, sizeof err), 0);
+    assert_non_null(q.spec.exclude_tags);
+    inv_request_free(&q);
+    json_decref(j);
+    j = json_loads("{\"targets\":{\"all\":true},\"command\":\"x\"}", 0, NULL);
+    assert_int_not_equal(inv_targets_parse(j, &q, err, sizeof err), 0);
+    assert_string_equal(err, "command: unknown field");
+    inv_request_free(&q);
+    json_decref(j);
 }
 
 int main(void)
@@ -80,6 +148,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors_name_the_field),
+        cmocka_unit_test(test_rate_fields),
+        cmocka_unit_test(test_targets_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,77 @@ static void test_cancel_before_start(void **state)
     assert_int_equal(taskops_start(f->st, f->agent_id, t1, 60, NULL), TASKOPS_CANCELLED);
 }
 
+/* A second invocation with rate settings; later add_task calls attach to it. */
+static void use_rated_invocation(struct fx *f, int64_t conc, int64_t errs)
+{
+    struct st_invocation inv = { 0 }, got;
+    assert_int_equal(id_new(ID_INVOCATION, inv.invocation_id), 0);
+    snprintf(inv.tenant_id, sizeof inv.tenant_id, "%s", T);
+    inv.command = "false";
+    snprintf(inv.interpreter, sizeof inv.interpreter, "sh");
+    snprintf(inv.user, sizeof inv.user, "root");
+    snprintf(inv.created_by, sizeof inv.created_by, "admin");
+    inv.timeout_s = 60;
+    inv.output_limit = 100;
+    inv.created_at = 1000;
+    inv.expires_at = 100000;
+    inv.max_concurrency = "\"50%\"";
+    inv.concurrency_limit = conc;
+    inv.error_limit = errs;
+    assert_int_equal(store_invocation_insert(f->st, &inv), 0);
+    assert_int_equal(store_invocation_get(f->st, T, inv.invocation_id, &got), 0);
+    assert_string_equal(got.max_concurrency, "\"50%\"");
+    assert_null(got.max_errors);
+    assert_int_equal(got.concurrency_limit, conc);
+    assert_int_equal(got.error_limit, errs);
+    st_invocation_free(&got);
+    memcpy(f->inv_id, inv.invocation_id, ID_BUF);
+}
+
+static size_t pull_count(struct fx *f, int64_t now)
+{
+    json_t *resp = NULL;
+    assert_int_equal(taskops_pull(f->st, f->agent_id, now, 60000, 16, NULL, &resp), 0);
+    size_t n = json_array_size(json_object_get(resp, "tasks"));
+    json_decref(resp);
+    return n;
+}
+
+static void test_rate_control(void **state)
+{
+    struct fx *f = *state;
+    char t[3][ID_BUF], status[16];
+    struct task_finish bad = { .status = "failed", .has_exit_code = true, .exit_code = 1 };
+    struct task_finish ok = { .status = "succeeded", .has_exit_code = true, .exit_code = 0 };
+    struct st_task got;
+    struct evq q = { 0 };
+
+    /* max_concurrency 1: one task out at a time; a success kicks the next one's agent */
+    use_rated_invocation(f, 1, -1);
+    for (int i = 0; i < 3; i++)
+        add_task(f, 100, 100000, t[i]);
+    assert_int_equal(pull_count(f, 2000), 1);
+    assert_int_equal(pull_count(f, 2001), 0);
+    assert_int_equal(taskops_start(f->st, f->agent_id, t[0], 2100, NULL), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &ok, 2200, &q, status), 0);
+    assert_int_equal(q.count, 2);   /* the task event and one kick */
+    evq_clear(&q);
+    assert_int_equal(pull_count(f, 2300), 1);
+
+    /* max_errors 0: the first failure skips every pending task */
+    use_rated_invocation(f, 1, 0);
+    for (int i = 0; i < 3; i++)
+        add_task(f, 100, 100000, t[i]);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &bad, 3000, &q, status), 0);
+    evq_clear(&q);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(store_task_get(f->st, t[i], &got), 0);
+        assert_string_equal(got.status, "skipped");
+        assert_string_equal(got.error, "max_errors reached");
+        st_task_free(&got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_and_lease_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),

@@ -74,6 +74,7 @@ static int run(struct fleet *f, const char *spec_json, bool sel[3], char *err)
     s.cidr = json_string_value(json_object_get(j, "cidr"));
     s.all = json_is_true(json_object_get(j, "all"));
     s.exclude = json_object_get(j, "exclude");
+    s.exclude_tags = json_object_get(j, "exclude_tags");
     rc = targets_resolve(&s, f->a, 3, sel, err, 256);
     json_decref(j);
     return rc;
@@ -106,12 +107,18 @@ static void test_resolve(void **state)
     EXPECT(&f, "{\"agents\":[\"web-1\",\"web-2\"],\"tags\":{\"role\":\"web\"},\"cidr\":\"192.168.0.0/16\"}",
            0, 1, 0);
     EXPECT(&f, "{\"tags\":{\"env\":\"prod\"},\"exclude\":[\"unknown-host\"]}", 1, 0, 1);
+    EXPECT(&f, "{\"all\":true,\"exclude_tags\":{\"role\":\"db\"}}", 1, 1, 0);
+    /* several exclude tags: only agents carrying all of them are left out */
+    EXPECT(&f, "{\"all\":true,\"exclude_tags\":{\"env\":\"prod\",\"role\":\"web\"}}", 0, 1, 1);
 
     assert_int_equal(run(&f, "{\"agents\":[\"nope\"]}", sel, err), -EINVAL);
     assert_string_equal(err, "targets.agents: unknown agent 'nope'");
     assert_int_equal(run(&f, "{\"tags\":{\"env\":\"qa\"}}", sel, err), -EINVAL);
     assert_string_equal(err, "targets: no agent matches");
     assert_int_equal(run(&f, "{}", sel, err), -EINVAL);
+    assert_int_equal(run(&f, "{\"all\":true,\"exclude_tags\":{\"env\":\"prod\"},"
+                             "\"exclude\":[\"web-2\"]}", sel, err), -EINVAL);
+    assert_string_equal(err, "targets: no agent matches");
     assert_int_equal(run(&f, "{\"cidr\":\"10.0.0.0/99\"}", sel, err), -EINVAL);
     assert_string_equal(err, "targets.cidr: not an IPv4 or IPv6 network");
     fleet_free(&f);

@@ -85,6 +85,13 @@ static const char *const migrations[] = {
     "  PRIMARY KEY(tenant_id, version, os, arch, channel));"
     "CREATE TABLE agent_updates(agent_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
     "  state TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL);",
+
+    /* 6: issue 7: rate control. The settings as given (JSON text: 2 or "50%") and the numbers
+     * they came to for this invocation's task count (0: no concurrency limit; -1: no max). */
+    "ALTER TABLE invocations ADD COLUMN max_concurrency TEXT;"
+    "ALTER TABLE invocations ADD COLUMN max_errors TEXT;"
+    "ALTER TABLE invocations ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE invocations ADD COLUMN error_limit INTEGER NOT NULL DEFAULT -1;",
 };
 
 int sq_fail(struct store *st, const char *what)

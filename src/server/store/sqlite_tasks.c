@@ -8,7 +8,8 @@
 
 #define INV_COLS                                                                             \
     "invocation_id, tenant_id, command, interpreter, user, workdir, env, targets, timeout_s, " \
-    "output_limit, expires_at, created_at, created_by, cancel_requested, limits"
+    "output_limit, expires_at, created_at, created_by, cancel_requested, limits, "       \
+    "max_concurrency, max_errors, concurrency_limit, error_limit"
 
 #define TASK_COLS                                                                            \
     "task_id, invocation_id, agent_id, tenant_id, status, cancel_requested, exit_code, signal, " \
@@ -24,7 +25,10 @@ void st_invocation_free(struct st_invocation *inv)
     free(inv->env);
     free(inv->targets);
     free(inv->limits);
+    free(inv->max_concurrency);
+    free(inv->max_errors);
     inv->command = inv->workdir = inv->env = inv->targets = inv->limits = NULL;
+    inv->max_concurrency = inv->max_errors = NULL;
 }
 
 void st_invocation_array_free(struct st_invocation *a, size_t n)
@@ -55,7 +59,13 @@ static int read_invocation(sqlite3_stmt *s, void *row)
     sq_col_copy(s, 12, v->created_by, sizeof v->created_by);
     v->cancel_requested = sqlite3_column_int(s, 13) != 0;
     v->limits = sq_col_dup(s, 14);
-    if (!v->command || !v->env || !v->targets || !v->limits) {
+    v->max_concurrency = sq_col_dup(s, 15);
+    v->max_errors = sq_col_dup(s, 16);
+    v->concurrency_limit = sqlite3_column_int64(s, 17);
+    v->error_limit = sqlite3_column_int64(s, 18);
+    if (!v->command || !v->env || !v->targets || !v->limits ||
+        (sqlite3_column_type(s, 15) != SQLITE_NULL && !v->max_concurrency) ||
+        (sqlite3_column_type(s, 16) != SQLITE_NULL && !v->max_errors)) {
         st_invocation_free(v);
         return -ENOMEM;
     }
@@ -65,7 +75,7 @@ static int read_invocation(sqlite3_stmt *s, void *row)
 int store_invocation_insert(struct store *st, const struct st_invocation *v)
 {
     sqlite3_stmt *s = sq_prep(st, "INSERT INTO invocations(" INV_COLS ") VALUES(?,?,?,?,?,?,?,?,"
-                                  "?,?,?,?,?,?,?)");
+                                  "?,?,?,?,?,?,?,?,?,?,?)");
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, v->invocation_id);
@@ -83,6 +93,10 @@ int store_invocation_insert(struct store *st, const struct st_invocation *v)
     sq_bind_text(s, 13, v->created_by);
     sqlite3_bind_int(s, 14, v->cancel_requested);
     sq_bind_text(s, 15, v->limits ? v->limits : "{}");
+    sq_bind_text(s, 16, v->max_concurrency);
+    sq_bind_text(s, 17, v->max_errors);
+    sqlite3_bind_int64(s, 18, v->concurrency_limit);
+    sqlite3_bind_int64(s, 19, v->error_limit);
     return sq_done(st, s);
 }
 
@@ -275,6 +289,45 @@ int store_task_cancel_list(struct store *st, const char *agent_id, struct st_tas
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, agent_id);
+    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+}
+
+static int count_one(struct store *st, sqlite3_stmt *s, const char *invocation_id, int64_t *n)
+{
+    int rc;
+    if (!s)
+        return -EIO;
+    sq_bind_text(s, 1, invocation_id);
+    rc = sqlite3_step(s);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : sq_fail(st, "count");
+}
+
+int store_task_count_active(struct store *st, const char *invocation_id, int64_t *n)
+{
+    return count_one(st, sq_prep(st, "SELECT count(*) FROM tasks WHERE invocation_id = ? AND "
+                                     "status IN ('dispatched', 'running')"),
+                     invocation_id, n);
+}
+
+int store_task_count_unsuccessful(struct store *st, const char *invocation_id, int64_t *n)
+{
+    return count_one(st, sq_prep(st, "SELECT count(*) FROM tasks WHERE invocation_id = ? AND "
+                                     "status IN ('failed', 'timed_out', 'start_failed', "
+                                     "'undetermined', 'expired')"),
+                     invocation_id, n);
+}
+
+int store_task_pending_by_invocation(struct store *st, const char *invocation_id, int64_t max,
+                                     struct st_task **out, size_t *n)
+{
+    sqlite3_stmt *s = sq_prep(st, "SELECT " TASK_COLS " FROM tasks WHERE invocation_id = ? AND "
+                                  "status = 'pending' ORDER BY rowid LIMIT ?");
+    if (!s)
+        return -EIO;
+    sq_bind_text(s, 1, invocation_id);
+    sqlite3_bind_int64(s, 2, max);
     return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
 }
 

@@ -53,6 +53,10 @@ struct st_invocation {
     int64_t timeout_s, output_limit, expires_at, created_at;
     char created_by[64];
     bool cancel_requested;
+    char *max_concurrency;      /* JSON text as given (2 or "50%"), NULL: none */
+    char *max_errors;           /* JSON text as given, NULL: none */
+    int64_t concurrency_limit;  /* tasks dispatched/running at once; 0: unlimited */
+    int64_t error_limit;        /* unsuccessful tasks tolerated; -1: unlimited */
 };
 
 struct st_task {
@@ -162,6 +166,13 @@ int store_task_offerable(struct store *st, const char *agent_id, int64_t now, in
 /* Ids of this agent's dispatched/running tasks with a cancel request. */
 int store_task_cancel_list(struct store *st, const char *agent_id, struct st_task **out,
                            size_t *n);
+/* Counts of one invocation's tasks: dispatched or running; ended unsuccessful (failed,
+ * timed_out, start_failed, undetermined, expired). */
+int store_task_count_active(struct store *st, const char *invocation_id, int64_t *n);
+int store_task_count_unsuccessful(struct store *st, const char *invocation_id, int64_t *n);
+/* Pending tasks of one invocation, oldest first, at most max. */
+int store_task_pending_by_invocation(struct store *st, const char *invocation_id, int64_t max,
+                                     struct st_task **out, size_t *n);
 /* Pending or dispatched tasks never started whose expires_at has passed. */
 int store_task_expirable(struct store *st, int64_t now, int64_t max, struct st_task **out,
                          size_t *n);
