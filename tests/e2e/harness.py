@@ -256,7 +256,8 @@ class Agent:
                                 found.append(int(pid))
                     except OSError:
                         pass
-            return found
+            # and everything below them: a task orphaned by a killed shim still has children
+            return descendants(found)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in shims():
                 try:
@@ -277,6 +278,26 @@ class Agent:
     def token(self):
         with open(os.path.join(self.dir, "identity.json")) as f:
             return json.load(f)["agent_token"]
+
+
+def descendants(pids):
+    """pids and every process below them (by parent pid)."""
+    children = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(pid))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], list(pids)
+    while todo:
+        p = todo.pop()
+        if p not in out:
+            out.append(p)
+            todo.extend(children.get(p, []))
+    return out
 
 
 def _test_failed(test):

@@ -15,7 +15,7 @@ import subprocess
 import time
 import unittest
 
-from harness import TetherTest, wait_for, CLI_BIN, SLOW, SANITIZER
+from harness import TetherTest, wait_for, CLI_BIN, SLOW, SANITIZER, descendants
 
 USER = "tether-e2e"
 GROUP = "tether-e2e-grp"
@@ -37,25 +37,6 @@ def procs_with(marker):
         except OSError:
             pass
     return found
-
-
-def descendants(pids):
-    """pids and every process below them."""
-    children = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/stat" % pid) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(pid))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], list(pids)
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
 
 
 def kill_marker(marker):
