@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/list.h"
 #include "cli/output.h"
 #include "cli/table.h"
 #include "common/crypto.h"
@@ -57,39 +58,19 @@ static int key_create(struct cli *c, const char *role, const char *name, enum ou
     return rc;
 }
 
+static void key_row(json_t *k, const char **row, char scratch[LIST_SCRATCH][32])
+{
+    (void)scratch;
+    row[0] = jstr(k, "name", "?");
+    row[1] = jstr(k, "role", "?");
+    row[2] = jstr(k, "created_at", "-");
+    row[3] = json_is_true(json_object_get(k, "revoked")) ? jstr(k, "revoked_at", "yes") : "-";
+}
+
 static int key_list(struct cli *c, enum out_format fmt)
 {
     static const char *const heads[] = { "NAME", "ROLE", "CREATED", "REVOKED" };
-    json_t *doc = NULL, *arr, *k;
-    struct table t;
-    size_t i;
-    int rc = cli_api(c, "GET", "/v1/apikeys", NULL, &doc);
-
-    if (rc)
-        return rc;
-    arr = json_object_get(doc, "apikeys");
-    if (fmt == OUT_JSON) {
-        print_json(arr ? arr : json_null());
-        json_decref(doc);
-        return 0;
-    }
-    if (table_init(&t, 4, heads)) {
-        json_decref(doc);
-        return cli_fail("out of memory");
-    }
-    json_array_foreach(arr, i, k) {
-        const char *row[4] = { jstr(k, "name", "?"), jstr(k, "role", "?"),
-                               jstr(k, "created_at", "-"),
-                               json_is_true(json_object_get(k, "revoked"))
-                                   ? jstr(k, "revoked_at", "yes") : "-" };
-        if (table_add_row(&t, row))
-            rc = cli_fail("out of memory");
-    }
-    if (!rc)
-        table_print(&t, stdout);
-    table_free(&t);
-    json_decref(doc);
-    return rc;
+    return cli_list(c, "/v1/apikeys", "apikeys", fmt, heads, 4, key_row);
 }
 
 static int key_revoke(struct cli *c, const char *name)

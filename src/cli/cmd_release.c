@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/list.h"
 #include "cli/output.h"
 #include "cli/table.h"
 #include "common/crypto.h"
@@ -175,42 +176,26 @@ out:
     return rc;
 }
 
+static void release_row(json_t *r, const char **row, char scratch[LIST_SCRATCH][32])
+{
+    snprintf(scratch[0], sizeof scratch[0], "%lld%%",
+             (long long)json_integer_value(json_object_get(r, "rollout")));
+    snprintf(scratch[1], sizeof scratch[1], "%lld",
+             (long long)json_integer_value(json_object_get(r, "size")));
+    row[0] = jstr(r, "version", "?");
+    row[1] = jstr(r, "os", "?");
+    row[2] = jstr(r, "arch", "?");
+    row[3] = jstr(r, "channel", "?");
+    row[4] = scratch[0];
+    row[5] = scratch[1];
+    row[6] = jstr(r, "created_at", "-");
+}
+
 static int do_list(struct cli *c, const struct release_args *a)
 {
     static const char *const heads[] = { "VERSION", "OS", "ARCH", "CHANNEL", "ROLLOUT",
                                          "SIZE", "CREATED" };
-    json_t *doc = NULL, *arr, *r;
-    struct table t;
-    size_t i;
-    int rc = cli_api(c, "GET", "/v1/releases", NULL, &doc);
-
-    if (rc)
-        return rc;
-    arr = json_object_get(doc, "releases");
-    if (a->fmt == OUT_JSON) {
-        print_json(arr ? arr : json_null());
-        json_decref(doc);
-        return 0;
-    }
-    if (table_init(&t, 7, heads)) {
-        json_decref(doc);
-        return cli_fail("out of memory");
-    }
-    json_array_foreach(arr, i, r) {
-        char pct[16], size[24];
-        snprintf(pct, sizeof pct, "%lld%%",
-                 (long long)json_integer_value(json_object_get(r, "rollout")));
-        snprintf(size, sizeof size, "%lld", (long long)json_integer_value(json_object_get(r, "size")));
-        const char *row[7] = { jstr(r, "version", "?"), jstr(r, "os", "?"), jstr(r, "arch", "?"),
-                               jstr(r, "channel", "?"), pct, size, jstr(r, "created_at", "-") };
-        if (table_add_row(&t, row))
-            rc = cli_fail("out of memory");
-    }
-    if (!rc)
-        table_print(&t, stdout);
-    table_free(&t);
-    json_decref(doc);
-    return rc;
+    return cli_list(c, "/v1/releases", "releases", a->fmt, heads, 7, release_row);
 }
 
 static int do_rollout(struct cli *c, const struct release_args *a)
