@@ -11,7 +11,7 @@
 #include "common/ids.h"
 #include "common/tm.h"
 
-static const char activation_usage[] =
+const char activation_usage[] =
     "usage: tether activation create [--tags k=v,...] [--uses N] [--expires DURATION] [-o json]\n"
     "\n"
     "Creates an activation code for registering agents and prints it (only it, so it can be\n"
@@ -23,7 +23,7 @@ static const char activation_usage[] =
 
 enum { V_OUTPUT = 1, V_HELP, V_TAGS, V_USES, V_EXPIRES };
 
-static const struct opt_spec act_specs[] = {
+const struct opt_spec activation_specs[] = {
     { "output", 'o', true, V_OUTPUT }, { "help", 'h', false, V_HELP },
     { "tags", 0, true, V_TAGS },       { "tag", 0, true, V_TAGS },
     { "uses", 0, true, V_USES },       { "expires", 0, true, V_EXPIRES },
@@ -92,7 +92,7 @@ int cmd_activation(struct cli *c, int argc, char **argv)
     int id, rc = 0;
 
     opt_iter_init(&it, "activation", argc, argv, false);
-    while (rc == 0 && (id = opt_next(&it, act_specs, &val)) != OPT_END) {
+    while (rc == 0 && (id = opt_next(&it, activation_specs, &val)) != OPT_END) {
         if (id == OPT_ERROR)
             rc = EXIT_USAGE;
         else if (id == V_HELP)
