@@ -148,7 +148,8 @@ static int print_bash(FILE *f, const struct cli_command *cmds, const struct opt_
           "    fi\n"
           "    case \"$cur\" in\n"
           "        -*) COMPREPLY=($(compgen -W \"$cmd_opts\" -- \"$cur\")) ;;\n"
-          "        *) [ \"$nargs\" -eq 0 ] && COMPREPLY=($(compgen -W \"$cmd_subs\" -- \"$cur\")) ;;\n"
+          "        *) [ \"$nargs\" -eq 0 ] &&\n"
+          "               COMPREPLY=($(compgen -W \"$cmd_subs\" -- \"$cur\")) ;;\n"
           "    esac\n"
           "    return 0\n"
           "}\n"
@@ -206,8 +207,8 @@ static int print_zsh(FILE *f, const struct cli_command *cmds, const struct opt_s
           "    fi\n"
           "    return 0\n"
           "}\n"
-          "if [[ \"$funcstack[1]\" == _tether ]]; then _tether \"$@\"; else compdef _tether tether; "
-          "fi\n", f);
+          "if [[ \"$funcstack[1]\" == _tether ]]; then _tether \"$@\"; "
+          "else compdef _tether tether; fi\n", f);
     return 0;
 }
 
