@@ -3,7 +3,8 @@
 # Idempotent and quiet when nothing is missing.
 set -e
 PKGS="build-essential cmake pkg-config libwebsockets-dev libjansson-dev libcurl4-openssl-dev
-      libssl-dev libsqlite3-dev libcmocka-dev python3 curl procps faketime"
+      libssl-dev libsqlite3-dev libcmocka-dev python3 curl procps faketime
+      zsh groff-base man-db"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -47,6 +47,11 @@ server)
     [ -x "$BIN/tether-server" ] || die "no $BIN/tether-server; run make first"
     install -m 0755 "$BIN/tether-server" "$PREFIX/bin/tether-server"
     install -m 0755 "$BIN/tether" "$PREFIX/bin/tether"
+    # the man page the build printed from the CLI's --help texts (build/share/man/man1)
+    if [ -f "$BIN/../share/man/man1/tether.1" ]; then
+        install -d -m 0755 "$PREFIX/share/man/man1"
+        install -m 0644 "$BIN/../share/man/man1/tether.1" "$PREFIX/share/man/man1/tether.1"
+    fi
     install -d -m 0700 /var/lib/tether-server
     install -d -m 0755 /etc/tether
     [ -f /etc/tether/server.conf ] || : > /etc/tether/server.conf

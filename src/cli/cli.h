@@ -3,7 +3,8 @@
  *
  * struct cli carries what every subcommand needs (server URL, API key, the HTTP client, whether
  * stdout/stderr are terminals); main.c fills it from flags, the environment and the config file and
- * passes it down. Exit codes (docs/cli.md): 0 ok, 1 API or server error, 2 usage error, 130
+ * passes it down. Exit codes (docs/cli.md): 0 ok, 1 API or server error (or a declined
+ * confirmation), 2 usage error, 130
  * interrupted, 255 a run whose task ended without an exit code; a single-target run otherwise exits
  * with the remote exit code.
  */
@@ -13,7 +14,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include "common/buf.h"
 #include "common/http.h"
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:8600"
@@ -21,6 +24,7 @@
 enum cli_exit {
     EXIT_OK = 0,
     EXIT_API = 1,
+    EXIT_DECLINED = 1,         /* `tether run` asked for confirmation and was told no */
     EXIT_USAGE = 2,
     EXIT_INTERRUPTED = 130,
     EXIT_NO_STATUS = 255,
@@ -35,6 +39,8 @@ struct cli {
     char *ca_file;             /* CA that verifies the server, NULL: system store; owned */
     struct http_client *http;  /* created on first use */
     bool out_tty, err_tty;     /* stdout / stderr are terminals: escape remote bytes */
+    const char *server_from;   /* where the URL came from, for error messages (static text) */
+    const char *key_from;      /* where the key came from (static text), NULL: no key */
 };
 
 /* Settings precedence: flags (may be NULL) > TETHER_SERVER / TETHER_API_KEY > the config file
@@ -100,6 +106,38 @@ int opt_next(struct opt_iter *it, const struct opt_spec *specs, const char **val
 /* Parses "json" / "table". Returns 0 or -EINVAL. */
 int opt_format(const char *s, enum out_format *f);
 
+/* ---- the command table (main.c), which drives dispatch, help, completion and the man page ---- */
+
+#define CMD_ALIAS 1u   /* another name of the entry before it: hidden from completion and man */
+#define CMD_LOCAL 2u   /* needs no server: called with c == NULL, before settings are read */
+
+struct cli_command {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+    const struct opt_spec *opts;      /* its options; NULL: taken from its --help text */
+    const char *usage;                /* its --help text; NULL: captured from `CMD --help` */
+    const char *const *subcommands;   /* NULL-terminated words (ls, show ...), or NULL */
+    unsigned flags;                   /* CMD_ALIAS, CMD_LOCAL */
+};
+
+/* The usage text of k (commands.c): the table's, or what `tether NAME --help` prints. Returns 0
+ * with *out (malloc'd, caller frees) or -errno. */
+int command_usage(const struct cli_command *k, char **out);
+/* The option words of k ("--target -t --tag ..."), space-separated, into words; those that
+ * take a value also into valued. From k->opts, else from the usage text. Returns 0 or -ENOMEM. */
+int command_option_words(const struct cli_command *k, const char *usage, struct buf *words,
+                         struct buf *valued);
+/* `tether completion bash|zsh` (cmd_completion.c) and `tether man` (cmd_man.c) over a table
+ * ending in a NULL name; global: the options before the command. */
+int completion_main(const struct cli_command *cmds, const struct opt_spec *global, int argc,
+                    char **argv);
+int man_page_print(FILE *f, const struct cli_command *cmds, const char *main_usage,
+                   const char *version);
+extern const char completion_usage[];
+extern const struct opt_spec completion_specs[];
+extern const char man_usage[];
+extern const struct opt_spec man_specs[];
+
 /* ---- subcommands ---- */
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_agents(struct cli *c, int argc, char **argv);
@@ -110,5 +148,12 @@ int cmd_activation(struct cli *c, int argc, char **argv);
 int cmd_apikey(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_release(struct cli *c, int argc, char **argv);
+
+/* Exported option tables and usage texts for the command table (the rest of each file keeps its
+ * own names private). */
+extern const struct opt_spec logs_specs[], cancel_specs[], activation_specs[], apikey_specs[],
+    audit_specs[], release_specs[];
+extern const char logs_usage[], cancel_usage[], activation_usage[], apikey_usage[],
+    audit_usage[], release_usage[];
 
 #endif

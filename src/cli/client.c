@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/progress.h"
 #include "common/config.h"
 #include "common/jsonutil.h"
 
@@ -42,12 +43,24 @@ static char *config_file_path(void)
     return strdup(path);
 }
 
-static int pick(char **dst, const char *flag, const char *env, char *file, const char *def)
+/* The first set of flag, environment, file, default; *from names it (from[0..3]). */
+static int pick(char **dst, const char *flag, const char *env, char *file, const char *def,
+                const char *const from[4], const char **from_out)
 {
-    const char *v = flag && *flag ? flag : env && *env ? env : file && *file ? file : def;
+    int k = flag && *flag ? 0 : env && *env ? 1 : file && *file ? 2 : 3;
+    const char *v = k == 0 ? flag : k == 1 ? env : k == 2 ? file : def;
+
+    *from_out = v ? from[k] : NULL;
     *dst = v ? strdup(v) : NULL;
     return v && !*dst ? -ENOMEM : 0;
 }
+
+static const char *const server_sources[4] = {
+    "--server", "TETHER_SERVER", "server in the config file", "the default",
+};
+static const char *const key_sources[4] = {
+    "--api-key", "TETHER_API_KEY", "api_key in the config file", NULL,
+};
 
 int cli_init(struct cli *c, const char *server_flag, const char *key_flag, char *err, size_t n)
 {
@@ -69,11 +82,16 @@ int cli_init(struct cli *c, const char *server_flag, const char *key_flag, char 
         c->config_path = path;
         path = NULL;
     }
-    rc = pick(&c->server, server_flag, getenv("TETHER_SERVER"), fc.server, CLI_DEFAULT_SERVER);
+    rc = pick(&c->server, server_flag, getenv("TETHER_SERVER"), fc.server, CLI_DEFAULT_SERVER,
+              server_sources, &c->server_from);
     if (rc == 0)
-        rc = pick(&c->api_key, key_flag, getenv("TETHER_API_KEY"), fc.api_key, NULL);
-    if (rc == 0)
-        rc = pick(&c->ca_file, NULL, getenv("TETHER_CA_FILE"), fc.ca_file, NULL);
+        rc = pick(&c->api_key, key_flag, getenv("TETHER_API_KEY"), fc.api_key, NULL,
+                  key_sources, &c->key_from);
+    if (rc == 0) {
+        const char *unused;
+        rc = pick(&c->ca_file, NULL, getenv("TETHER_CA_FILE"), fc.ca_file, NULL, key_sources,
+                  &unused);
+    }
     if (rc)
         snprintf(err, n, "out of memory");
 out:
@@ -112,6 +130,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
+    progress_hide_active();
     fprintf(stderr, "tether: %s%s", cmd ? cmd : "", cmd ? ": " : "");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -124,6 +143,7 @@ int cli_fail(const char *fmt, ...)
 {
     va_list ap;
 
+    progress_hide_active();
     fputs("tether: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -165,8 +185,23 @@ static const char *server_message(const struct http_response *r, char *buf, size
     return buf;
 }
 
+/* The role a 403 message says the route needs ("... it needs the operator role"), or NULL. */
+static const char *needed_role(const char *msg)
+{
+    static const char *const roles[] = { "admin", "operator", "viewer" };
+    char want[48];
+
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        snprintf(want, sizeof want, "needs the %s role", roles[i]);
+        if (strstr(msg, want))
+            return roles[i];
+    }
+    return NULL;
+}
+
 void cli_report(struct cli *c, int rc, const struct http_response *r)
 {
+    const char *role;
     char msg[512];
 
     if (rc != 0 || r->status == 0) {
@@ -176,18 +211,29 @@ void cli_report(struct cli *c, int rc, const struct http_response *r)
                      "cert create printed, and use a host name the certificate names)",
                      c->server, r->err);
         else
-            cli_fail("cannot reach server at %s: %s (is tether-server running? set "
-                     "TETHER_SERVER)", c->server, r->err[0] ? r->err : "transport error");
+            cli_fail("cannot reach server at %s (from %s): %s (is tether-server running there? "
+                     "point tether at it with --server URL or TETHER_SERVER=URL)", c->server,
+                     c->server_from ? c->server_from : "the default",
+                     r->err[0] ? r->err : "transport error");
         return;
     }
     server_message(r, msg, sizeof msg);
+    role = r->status == 403 ? needed_role(msg) : NULL;
     if (r->status == 401)
-        cli_fail("the server refused the API key (set TETHER_API_KEY or api_key in "
-                 "~/.config/tether/config to a valid key; tether-server init prints one)");
+        cli_fail("the server at %s refused the API key from %s (check the key: set "
+                 "TETHER_API_KEY, --api-key or api_key in ~/.config/tether/config to a valid one; "
+                 "tether-server init prints the admin key, tether apikey create makes others)",
+                 c->server, c->key_from ? c->key_from : "nowhere");
+    else if (r->status == 403 && role)
+        cli_fail("the API key may not do this: %s (use a key with the %s role; an admin makes "
+                 "one with: tether apikey create --role %s)", msg, role, role);
     else if (r->status == 403)
         cli_fail("the API key may not do this: %s (use a key with a higher role)", msg);
     else if (r->status == 404)
         cli_fail("not found: %s (check the id or name)", msg);
+    else if (r->status == 400 && (strstr(msg, "no agent matches") || strstr(msg, "unknown agent")))
+        cli_fail("%s (list the agents with: tether agents; check a selection with: "
+                 "tether run ... --dry-run)", msg);
     else
         cli_fail("%s", msg);
 }

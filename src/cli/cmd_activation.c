@@ -11,11 +11,12 @@
 #include "common/ids.h"
 #include "common/tm.h"
 
-static const char activation_usage[] =
+const char activation_usage[] =
     "usage: tether activation create [--tags k=v,...] [--uses N] [--expires DURATION] [-o json]\n"
     "\n"
     "Creates an activation code for registering agents and prints it (only it, so it can be\n"
-    "captured). The agents that register with it get its tags. --uses 1...100000 (default 1),\n"
+    "captured). The agents that register with it get its tags (--tag is the same as --tags;\n"
+    "both repeat). --uses 1...100000 (default 1),\n"
     "--expires 1m...365d (default 24h). The code is shown once.\n"
     "\n"
     "example: CODE=$(tether activation create --tags env=prod --uses 10 --expires 2h)\n"
@@ -23,7 +24,7 @@ static const char activation_usage[] =
 
 enum { V_OUTPUT = 1, V_HELP, V_TAGS, V_USES, V_EXPIRES };
 
-static const struct opt_spec act_specs[] = {
+const struct opt_spec activation_specs[] = {
     { "output", 'o', true, V_OUTPUT }, { "help", 'h', false, V_HELP },
     { "tags", 0, true, V_TAGS },       { "tag", 0, true, V_TAGS },
     { "uses", 0, true, V_USES },       { "expires", 0, true, V_EXPIRES },
@@ -92,7 +93,7 @@ int cmd_activation(struct cli *c, int argc, char **argv)
     int id, rc = 0;
 
     opt_iter_init(&it, "activation", argc, argv, false);
-    while (rc == 0 && (id = opt_next(&it, act_specs, &val)) != OPT_END) {
+    while (rc == 0 && (id = opt_next(&it, activation_specs, &val)) != OPT_END) {
         if (id == OPT_ERROR)
             rc = EXIT_USAGE;
         else if (id == V_HELP)

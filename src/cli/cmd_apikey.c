@@ -11,18 +11,22 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 
-static const char apikey_usage[] =
+const char apikey_usage[] =
     "usage: tether apikey create --role admin|operator|viewer [--name NAME] [-o json]\n"
     "       tether apikey ls [-o json]\n"
     "       tether apikey revoke NAME\n"
     "\n"
     "Needs an admin key. create prints only the new key (shown once, stored hashed), so\n"
     "KEY=$(tether apikey create --role viewer) works. viewer reads, operator also runs and\n"
-    "cancels commands and tags agents, admin also manages keys, activations and agents.\n";
+    "cancels commands and tags agents, admin also manages keys, activations and agents.\n"
+    "\n"
+    "example: KEY=$(tether apikey create --role operator --name ci)\n"
+    "         tether apikey ls\n"
+    "         tether apikey revoke ci\n";
 
 enum { K_OUTPUT = 1, K_HELP, K_ROLE, K_NAME };
 
-static const struct opt_spec key_specs[] = {
+const struct opt_spec apikey_specs[] = {
     { "output", 'o', true, K_OUTPUT }, { "help", 'h', false, K_HELP },
     { "role", 0, true, K_ROLE },       { "name", 0, true, K_NAME },
     { NULL, 0, false, 0 },
@@ -94,7 +98,7 @@ int cmd_apikey(struct cli *c, int argc, char **argv)
     int id, rc = 0;
 
     opt_iter_init(&it, "apikey", argc, argv, false);
-    while (rc == 0 && (id = opt_next(&it, key_specs, &val)) != OPT_END) {
+    while (rc == 0 && (id = opt_next(&it, apikey_specs, &val)) != OPT_END) {
         if (id == OPT_ERROR)
             rc = EXIT_USAGE;
         else if (id == K_HELP)

@@ -8,16 +8,19 @@
 #include "cli/output.h"
 #include "cli/table.h"
 
-static const char audit_usage[] =
+const char audit_usage[] =
     "usage: tether audit [--limit N] [--action ACTION] [--who KEY_NAME] [-o json]\n"
     "\n"
     "Lists operator actions, newest first (admin key needed): when, who (API key name), role,\n"
     "action (invocation.create, apikey.revoke, ...), target, source address. --limit 1...1000\n"
-    "(default 100). The trail cannot be changed through the API.\n";
+    "(default 100). The trail cannot be changed through the API.\n"
+    "\n"
+    "example: tether audit --limit 20\n"
+    "         tether audit --action invocation.create --who ci -o json\n";
 
 enum { A_OUTPUT = 1, A_HELP, A_LIMIT, A_ACTION, A_WHO };
 
-static const struct opt_spec audit_specs[] = {
+const struct opt_spec audit_specs[] = {
     { "output", 'o', true, A_OUTPUT }, { "help", 'h', false, A_HELP },
     { "limit", 'n', true, A_LIMIT },   { "action", 0, true, A_ACTION },
     { "who", 0, true, A_WHO },         { NULL, 0, false, 0 },

@@ -7,7 +7,7 @@
 #include "cli/output.h"
 #include "common/ids.h"
 
-static const char cancel_usage[] =
+const char cancel_usage[] =
     "usage: tether cancel INVOCATION_OR_TASK [-o json]\n"
     "\n"
     "Cancels every unfinished task of an invocation (inv-…), or one task (tsk-…). Pending tasks\n"
@@ -17,7 +17,7 @@ static const char cancel_usage[] =
 
 enum { C_OUTPUT = 1, C_HELP };
 
-static const struct opt_spec cancel_specs[] = {
+const struct opt_spec cancel_specs[] = {
     { "output", 'o', true, C_OUTPUT },
     { "help", 'h', false, C_HELP },
     { NULL, 0, false, 0 },

@@ -14,7 +14,7 @@
 #include "cli/view.h"
 #include "common/ids.h"
 
-static const char logs_usage[] =
+const char logs_usage[] =
     "usage: tether logs TASK_OR_INVOCATION [-f] [--stream stdout|stderr]\n"
     "\n"
     "Prints the stored output of a task (tsk-…) as is, or of every task of an invocation\n"
@@ -25,7 +25,7 @@ static const char logs_usage[] =
 
 enum { L_FOLLOW = 1, L_STREAM, L_HELP };
 
-static const struct opt_spec logs_specs[] = {
+const struct opt_spec logs_specs[] = {
     { "follow", 'f', false, L_FOLLOW },
     { "stream", 0, true, L_STREAM },
     { "help", 'h', false, L_HELP },

@@ -18,7 +18,7 @@
 #include "common/release.h"
 #include "common/tm.h"
 
-static const char release_usage[] =
+const char release_usage[] =
     "usage: tether release keygen --out DIR\n"
     "       tether release publish --key FILE --version V [--os linux] [--arch x86_64]\n"
     "                              [--channel stable] [--expires 30d] [--rollout PERCENT] BINARY\n"
@@ -31,12 +31,17 @@ static const char release_usage[] =
     "public key: put it in every agent's config as update_pubkey. publish signs the manifest\n"
     "locally and uploads binary and manifest (admin key); a release reaches no agent until\n"
     "rollout gives it a percentage of the fleet (a stable hash of the agent id) or push names\n"
-    "agents (push without agents makes the agents in the rollout check now).\n";
+    "agents (push without agents makes the agents in the rollout check now).\n"
+    "\n"
+    "example: tether release keygen --out ~/tether-release-key\n"
+    "         tether release publish --key ~/tether-release-key/ed25519.key --version 1.2.0 \\\n"
+    "             --rollout 10 build/bin/tether-agent\n"
+    "         tether release status 1.2.0\n";
 
 enum { R_OUTPUT = 1, R_HELP, R_OUT, R_KEY, R_VERSION, R_OS, R_ARCH, R_CHANNEL, R_EXPIRES,
        R_ROLLOUT };
 
-static const struct opt_spec release_specs[] = {
+const struct opt_spec release_specs[] = {
     { "output", 'o', true, R_OUTPUT },   { "help", 'h', false, R_HELP },
     { "out", 0, true, R_OUT },           { "key", 0, true, R_KEY },
     { "version", 0, true, R_VERSION },   { "os", 0, true, R_OS },

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/progress.h"
 #include "cli/reshape.h"
 #include "common/b64.h"
 #include "common/jsonutil.h"
@@ -271,6 +272,7 @@ static int poll_until_done(struct follow *f)
     int64_t last_ok = tm_mono_ms();
     int rc;
 
+    progress_hide_active();
     if (!f->quiet)
         fprintf(stderr, "tether: the event stream from %s failed; polling for results\n",
                 f->cli->server);

@@ -7,7 +7,11 @@
 #ifndef TETHER_CLI_INTERRUPT_H
 #define TETHER_CLI_INTERRUPT_H
 
+#include <stdbool.h>
+
 /* Installs the SIGINT/SIGTERM handler with this line (copied; a newline is added). */
 void interrupt_install(const char *line);
+/* true while a progress line is on the terminal: the message then replaces that line. */
+void interrupt_erase_line(bool erase);
 
 #endif

@@ -18,12 +18,13 @@ const char run_usage[] =
     "                  [--interpreter sh|bash|python3|perl] [--env K=V ...] [--output-limit SIZE]\n"
     "                  [--memory SIZE] [--pids N] [--cpu PERCENT]\n"
     "                  [--no-wait] [--max-concurrency N|P%] [--max-errors N|P%] [-o json]\n"
-    "                  [--] COMMAND...\n"
+    "                  [-y|--yes] [--] COMMAND...\n"
     "\n"
     "Runs COMMAND on the chosen agents and streams its output. One target: the output is\n"
     "printed as is and tether exits with the remote exit code (255 when there is none).\n"
     "Several targets: lines are prefixed with the host name, a summary follows, and the exit\n"
-    "status is 0 only when every task succeeded.\n"
+    "status is 0 only when every task succeeded. On a terminal, --all or more than 50 targets\n"
+    "asks for confirmation first (answering no runs nothing and exits 1).\n"
     "\n"
     "  -t, --target H      agent name or id; repeat or use commas (web-1,web-2)\n"
     "      --tag k=v       only agents with this tag; repeat or use commas\n"
@@ -46,6 +47,7 @@ const char run_usage[] =
     "      --max-concurrency N|P%  at most N tasks (or P% of them) out at once, in waves\n"
     "      --max-errors N|P%  after more than N failed tasks the pending ones are skipped\n"
     "  -o, --output FMT    json: wait, then print the result as JSON\n"
+    "  -y, --yes           do not ask before running on --all or more than 50 agents\n"
     "\n"
     "example: tether run -t web-1,web-2 -- uname -a\n"
     "         tether run --tag env=prod --timeout 5m -- 'systemctl restart nginx'\n"
@@ -55,10 +57,10 @@ const char run_usage[] =
 enum {
     O_TARGET = 1, O_TAG, O_CIDR, O_ALL, O_EXCLUDE, O_USER, O_WORKDIR, O_TIMEOUT, O_INTERP, O_ENV,
     O_NOWAIT, O_MAXCONC, O_MAXERR, O_OUTPUT, O_HELP, O_OUTLIMIT, O_MEMORY, O_PIDS, O_CPU,
-    O_INCLUDE, O_DRYRUN,
+    O_INCLUDE, O_DRYRUN, O_YES,
 };
 
-static const struct opt_spec run_specs[] = {
+const struct opt_spec run_specs[] = {
     { "target", 't', true, O_TARGET },        { "tag", 0, true, O_TAG },
     { "cidr", 0, true, O_CIDR },              { "all", 0, false, O_ALL },
     { "exclude", 0, true, O_EXCLUDE },        { "user", 'u', true, O_USER },
@@ -69,7 +71,8 @@ static const struct opt_spec run_specs[] = {
     { "help", 'h', false, O_HELP },           { "output-limit", 0, true, O_OUTLIMIT },
     { "memory", 0, true, O_MEMORY },          { "pids", 0, true, O_PIDS },
     { "cpu", 0, true, O_CPU },                { "include-file", 0, true, O_INCLUDE },
-    { "dry-run", 0, false, O_DRYRUN },        { NULL, 0, false, 0 },
+    { "dry-run", 0, false, O_DRYRUN },        { "yes", 'y', false, O_YES },
+    { NULL, 0, false, 0 },
 };
 
 static json_t *limits_of(json_t *body)
@@ -350,6 +353,7 @@ static int set_value(struct run_opts *o, int id, const char *v)
     case O_MAXCONC: return set_rate(b, "max_concurrency", "--max-concurrency", 1, v);
     case O_MAXERR: return set_rate(b, "max_errors", "--max-errors", 0, v);
     case O_NOWAIT: o->no_wait = true; return 0;
+    case O_YES: o->yes = true; return 0;
     case O_HELP: o->help = true; return 0;
     case O_OUTPUT:
         if (opt_format(v, &o->format) != 0)

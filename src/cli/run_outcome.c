@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "cli/reshape.h"
+#include "cli/term.h"
 #include "common/ids.h"
 
 /* The name to show: the agent name when it is a well-formed name, else the task id. */
@@ -37,16 +39,21 @@ static int exit_code_of(json_t *t)
 }
 
 /* "exit 1", or "timed_out, SIGKILL", or "start_failed: no such user" */
-static void describe(json_t *t, struct buf *msg, bool parenthesised_signal)
+static void describe(json_t *t, struct buf *msg, bool parenthesised_signal, bool color)
 {
     const char *sig = str_or(t, "signal", NULL), *err = str_or(t, "error", NULL);
+    const char *status = str_or(t, "status", "unknown");
     int code = exit_code_of(t);
 
     if (code >= 0) {
         buf_printf(msg, "exit %d", code);
         return;
     }
-    buf_append_str(msg, str_or(t, "status", "unknown"));
+    /* the status comes from the server: only a known word is printed as is */
+    if (!term_status_sgr(status) && !task_status_final(status) && strcmp(status, "pending") &&
+        strcmp(status, "dispatched"))
+        status = "unknown";
+    term_paint(msg, status, status, strlen(status), color);
     if (sig && *sig)
         buf_printf(msg, parenthesised_signal ? " (%.32s)" : ", %.32s", sig);
     if (err && *err)
@@ -65,9 +72,15 @@ static void note_dropped(json_t *t, struct buf *msg)
 
 int run_outcome(json_t *tasks, struct buf *msg)
 {
+    return run_outcome_color(tasks, msg, false);
+}
+
+int run_outcome_color(json_t *tasks, struct buf *msg, bool color)
+{
     size_t n = json_array_size(tasks), ok = 0, i;
     json_t *t;
     bool first = true;
+    char count[48];
 
     if (n == 1) {
         int code;
@@ -77,7 +90,7 @@ int run_outcome(json_t *tasks, struct buf *msg)
         if (code >= 0)
             return code;
         buf_printf(msg, "tether: %s: ", shown_name(t));
-        describe(t, msg, true);
+        describe(t, msg, true, color);
         buf_append_str(msg, "\n");
         return EXIT_NO_STATUS;
     }
@@ -86,14 +99,18 @@ int run_outcome(json_t *tasks, struct buf *msg)
         if (strcmp(str_or(t, "status", ""), "succeeded") == 0)
             ok++;
     }
-    buf_printf(msg, "%zu succeeded", ok);
+    snprintf(count, sizeof count, "%zu succeeded", ok);
+    term_paint(msg, ok ? "succeeded" : NULL, count, strlen(count), color);
     if (ok < n) {
-        buf_printf(msg, ", %zu failed: ", n - ok);
+        snprintf(count, sizeof count, "%zu failed", n - ok);
+        buf_append_str(msg, ", ");
+        term_paint(msg, "failed", count, strlen(count), color);
+        buf_append_str(msg, ": ");
         json_array_foreach(tasks, i, t) {
             if (strcmp(str_or(t, "status", ""), "succeeded") == 0)
                 continue;
             buf_printf(msg, "%s%s (", first ? "" : ", ", shown_name(t));
-            describe(t, msg, false);
+            describe(t, msg, false, color);
             buf_append_str(msg, ")");
             first = false;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/output.h"
+#include "cli/term.h"
 
 static int add(struct table *t, const char *const *values)
 {
@@ -39,7 +40,16 @@ int table_init(struct table *t, size_t ncols, const char *const *headers)
 {
     memset(t, 0, sizeof *t);
     t->ncols = ncols;
+    for (size_t c = 0; c < ncols && c < 64; c++)
+        if (headers[c] && !strcmp(headers[c], "STATUS"))
+            t->status_cols |= 1ULL << c;
     return add(t, headers);
+}
+
+void table_mark_status(struct table *t, size_t col)
+{
+    if (col < t->ncols && col < 64)
+        t->status_cols |= 1ULL << col;
 }
 
 int table_add_row(struct table *t, const char *const *values)
@@ -48,6 +58,11 @@ int table_add_row(struct table *t, const char *const *values)
 }
 
 int table_render(const struct table *t, struct buf *out)
+{
+    return table_render_color(t, out, false);
+}
+
+int table_render_color(const struct table *t, struct buf *out, bool color)
 {
     size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof *width);
     int rc = 0;
@@ -63,7 +78,8 @@ int table_render(const struct table *t, struct buf *out)
     for (size_t r = 0; r < t->nrows && rc == 0; r++) {
         for (size_t c = 0; c < t->ncols && rc == 0; c++) {
             const char *cell = t->cells[r * t->ncols + c];
-            rc = buf_append_str(out, cell);
+            bool status = r > 0 && c < 64 && (t->status_cols >> c & 1);
+            rc = term_paint(out, status ? cell : NULL, cell, strlen(cell), color);
             if (rc == 0 && c + 1 < t->ncols)
                 rc = buf_printf(out, "%*s", (int)(width[c] - utf8_width(cell) + 2), "");
         }
@@ -77,7 +93,7 @@ int table_render(const struct table *t, struct buf *out)
 int table_print(const struct table *t, FILE *f)
 {
     struct buf b = BUF_INIT;
-    int rc = table_render(t, &b);
+    int rc = table_render_color(t, &b, term_color_on(f));
 
     if (rc == 0)
         out_write(f, b.data, b.len);

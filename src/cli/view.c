@@ -10,10 +10,27 @@ static FILE *stream_file(enum out_stream s)
     return s == STREAM_STDOUT ? stdout : stderr;
 }
 
+/* Writes to the stream, taking the progress line off the terminal while it does. */
+static void view_write(struct out_view *v, enum out_stream s, const char *data, size_t n)
+{
+    bool tty = s == STREAM_STDOUT ? v->cli->out_tty : v->cli->err_tty;
+    bool around = v->progress && tty && n > 0;
+
+    if (around)
+        progress_hide(v->progress);
+    out_write(stream_file(s), data, n);
+    if (around)
+        progress_show(v->progress);
+}
+
 static void write_prefixed(void *ud, enum out_stream s, const char *data, size_t n)
 {
-    (void)ud;
-    out_write(stream_file(s), data, n);
+    view_write(ud, s, data, n);
+}
+
+void view_set_progress(struct out_view *v, struct progress *p)
+{
+    v->progress = p;
 }
 
 void view_init(struct out_view *v, struct cli *c, bool multi, int only_stream, size_t pad)
@@ -64,11 +81,11 @@ void view_output(struct out_view *v, size_t idx, const char *name, enum out_stre
     if (tty) {
         struct buf b = BUF_INIT;
         if (term_escape_feed(&v->esc[s], data, n, &b) == 0)
-            out_write(stream_file(s), b.data, b.len);
+            view_write(v, s, b.data, b.len);
         buf_free(&b);
         return;
     }
-    out_write(stream_file(s), data, n);
+    view_write(v, s, data, n);
 }
 
 void view_end_task(struct out_view *v, size_t idx)
@@ -91,7 +108,7 @@ void view_finish(struct out_view *v)
     for (int s = 0; s < 2; s++) {
         struct buf b = BUF_INIT;
         if (term_escape_flush(&v->esc[s], &b) == 0)
-            out_write(stream_file((enum out_stream)s), b.data, b.len);
+            view_write(v, (enum out_stream)s, b.data, b.len);
         buf_free(&b);
     }
 }

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/output.h"
 #include "cli/prefix.h"
+#include "cli/progress.h"
 
 struct out_view {
     struct cli *cli;
@@ -21,9 +22,12 @@ struct out_view {
     struct term_escaper esc[2]; /* raw mode on a terminal */
     struct prefixer *pfx;       /* multi mode: one per task index */
     size_t npfx;
+    struct progress *progress;  /* hidden around every write to a terminal, or NULL */
 };
 
 void view_init(struct out_view *v, struct cli *c, bool multi, int only_stream, size_t pad);
+/* Output lines then go around this progress line (progress.h); NULL for none. */
+void view_set_progress(struct out_view *v, struct progress *p);
 /* Output of task idx called name (names must be given for idx 0..idx in order of first use). */
 void view_output(struct out_view *v, size_t idx, const char *name, enum out_stream s,
                  const char *data, size_t n);

@@ -197,8 +197,10 @@ static int authenticate(struct req *r, const struct route *rt)
         goto unauthorized;
     guard_authenticated(r->srv, r->wsi);
     if (!auth_role_allows(need, r->role)) {
-        resp_error(r, 403, "forbidden", "this API key's role (%s) may not do that",
-                   role_name(r->role));
+        /* naming the role that would do lets the CLI say which key to ask for */
+        resp_error(r, 403, "forbidden", "this API key's role (%s) may not do that; it needs "
+                   "the %s role", role_name(r->role), need == CRED_ADMIN ? "admin" :
+                   need == CRED_OPERATOR ? "operator" : "viewer");
         return -1;
     }
     return 0;

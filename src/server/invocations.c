@@ -127,6 +127,33 @@ static int persist(struct req *r, struct st_invocation *inv, const struct agent_
     return req_audit(r, inv->created_at, "invocation.create", inv->invocation_id, detail);
 }
 
+/* Adds "agent_online" to each task of a new invocation, so the CLI can say up front which targets
+ * are offline without another request (docs/api.md). An id -> state map keeps it linear for big
+ * fleets. Returns 0, or -1 with o freed. */
+static int mark_online(struct server *srv, json_t *o, const struct agent_set *s,
+                       const bool *selected, int64_t now)
+{
+    json_t *online = json_object(), *t;
+    size_t i;
+    int rc = online ? 0 : -1;
+
+    for (i = 0; rc == 0 && i < s->n; i++)
+        if (selected[i])
+            rc = json_object_set_new(online, s->rows[i].agent_id,
+                                     json_boolean(agent_online(srv, &s->rows[i], now)));
+    json_array_foreach(json_object_get(o, "tasks"), i, t) {
+        const char *agent_id = json_string_value(json_object_get(t, "agent_id"));
+        json_t *v = agent_id && rc == 0 ? json_object_get(online, agent_id) : NULL;
+
+        if (rc == 0)
+            rc = json_object_set_new(t, "agent_online", json_boolean(json_is_true(v)));
+    }
+    json_decref(online);
+    if (rc)
+        json_decref(o);
+    return rc ? -1 : 0;
+}
+
 void h_invocation_create(struct req *r)
 {
     char err[256] = "";
@@ -161,7 +188,7 @@ void h_invocation_create(struct req *r)
     }
     log_info("invocations: %s created by %s", inv.invocation_id, r->who);
     json_t *o = render_invocation_load(r->srv->st, &inv, true, false);
-    if (o)
+    if (o && mark_online(r->srv, o, &set, selected, now) == 0)
         resp_json(r, 201, o);
     else
         resp_error(r, 503, "unavailable", "store not readable");
