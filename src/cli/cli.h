@@ -110,5 +110,7 @@ int cmd_activation(struct cli *c, int argc, char **argv);
 int cmd_apikey(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_top(struct cli *c, int argc, char **argv);
+int cmd_analysis(struct cli *c, int argc, char **argv);
 
 #endif

@@ -7,7 +7,15 @@
 #ifndef TETHER_CLI_INTERRUPT_H
 #define TETHER_CLI_INTERRUPT_H
 
+#include <termios.h>
+
 /* Installs the SIGINT/SIGTERM handler with this line (copied; a newline is added). */
 void interrupt_install(const char *line);
+
+/* For a full-screen view, where Ctrl-C is the normal way out: on SIGINT or SIGTERM the handler
+ * writes seq (copied, at most 63 bytes) to out_fd, puts terminal in_fd back into mode (when mode
+ * is not NULL) and exits 0, printing no line. */
+void interrupt_install_restore(int out_fd, const char *seq, int in_fd,
+                               const struct termios *mode);
 
 #endif

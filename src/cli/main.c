@@ -24,6 +24,9 @@ static const char main_usage[] =
     "  apikey       create, list and revoke API keys (admin)\n"
     "  audit        list the audit trail of operator actions (admin)\n"
     "  release      sign, publish and roll out agent releases (admin)\n"
+    "  top          live view of the agents and the tasks running now\n"
+    "  analysis     what happened across the hosts of an invocation: counts, failures,\n"
+    "               slowest hosts, distinct outputs\n"
     "  version      print the version\n"
     "  help [CMD]   this text, or a command's\n"
     "\n"
@@ -54,6 +57,8 @@ static const struct command commands[] = {
     { "audit", cmd_audit },
     { "release", cmd_release },
     { "releases", cmd_release },
+    { "top", cmd_top },
+    { "analysis", cmd_analysis },
     { NULL, NULL },
 };
 
