@@ -10,7 +10,8 @@ int since_parse(const char *s, int64_t now_ms, int64_t *since_ms)
 {
     int64_t secs, ms;
 
-    if (!s || !*s || strlen(s) > SINCE_MAX_TEXT)
+    /* both forms start with a digit (strtoll would also skip blanks and take a sign) */
+    if (!s || *s < '0' || *s > '9' || strlen(s) > SINCE_MAX_TEXT)
         return -EINVAL;
     /* an RFC 3339 time starts with a four-digit year and a dash; a duration never has a dash */
     if (strchr(s, '-')) {
