@@ -121,18 +121,6 @@ int store_invocation_get(struct store *st, const char *tenant, const char *id,
     return rc;
 }
 
-int store_invocation_list(struct store *st, const char *tenant, int64_t limit,
-                          struct st_invocation **out, size_t *n)
-{
-    sqlite3_stmt *s = sq_prep(st, "SELECT " INV_COLS " FROM invocations WHERE tenant_id = ? "
-                                  "ORDER BY created_at DESC, rowid DESC LIMIT ?");
-    if (!s)
-        return -EIO;
-    sq_bind_text(s, 1, tenant);
-    sqlite3_bind_int64(s, 2, limit);
-    return sq_read_rows(st, s, read_invocation, sizeof **out, inv_array_free, (void **)out, n);
-}
-
 /* ---- filtered invocation listing (GET /v1/invocations?status=&since=&command=&limit=) ---- */
 
 #define TASKS_OF_INV "SELECT 1 FROM tasks t WHERE t.invocation_id = i.invocation_id"
@@ -158,6 +146,13 @@ static const struct {
     { "failed", "EXISTS (" TASKS_OF_INV " AND t.status NOT IN " LIVE_STATUSES
                 " AND t.status <> 'succeeded')" },
 };
+
+int store_invocation_list(struct store *st, const char *tenant, int64_t limit,
+                          struct st_invocation **out, size_t *n)
+{
+    struct st_inv_filter none = { .limit = limit };
+    return store_invocation_find(st, tenant, &none, out, n);
+}
 
 bool store_inv_status_filter_valid(const char *status)
 {
