@@ -148,12 +148,16 @@ int cmd_activation(struct cli *c, int argc, char **argv);
 int cmd_apikey(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_top(struct cli *c, int argc, char **argv);
+int cmd_analysis(struct cli *c, int argc, char **argv);
 
 /* Exported option tables and usage texts for the command table (the rest of each file keeps its
  * own names private). */
 extern const struct opt_spec logs_specs[], cancel_specs[], activation_specs[], apikey_specs[],
-    audit_specs[], release_specs[];
+    audit_specs[], release_specs[], agents_specs[], invocations_specs[], top_specs[],
+    analysis_specs[];
 extern const char logs_usage[], cancel_usage[], activation_usage[], apikey_usage[],
-    audit_usage[], release_usage[];
+    audit_usage[], release_usage[], agents_usage[], invocations_usage[], top_usage[],
+    analysis_usage[];
 
 #endif

@@ -5,27 +5,40 @@
 #include <string.h>
 
 #include "cli/output.h"
+#include "cli/query.h"
 #include "cli/table.h"
 #include "common/ids.h"
 #include "common/tm.h"
 
-static const char agents_usage[] =
-    "usage: tether agents [ls] [--status online|offline] [-o json|table]\n"
+const char agents_usage[] =
+    "usage: tether agents [ls] [--status online|offline] [--tag k=v ...] [--cidr NET]\n"
+    "                     [--version V|V*] [-o json|table|wide]\n"
     "       tether agents show ID_OR_NAME [-o json]\n"
     "       tether agents tag ID_OR_NAME k=v ... [k- ...]   (k- removes tag k)\n"
     "       tether agents rm ID_OR_NAME\n"
     "\n"
     "Lists, inspects, tags and removes agents. Removing an agent revokes its token.\n"
+    "Listing filters (applied by the server, all must match):\n"
+    "      --status S      online or offline\n"
+    "      --tag k=v       agents with this tag; repeat or use commas (all must match)\n"
+    "      --cidr NET      agents with an address in NET (10.0.0.0/8, fd00::/64)\n"
+    "      --version V     agents at exactly version V; V* for every version starting with V\n"
+    "  -o wide             more columns: IPS, LOAD, FIRST_SEEN as well\n"
     "\n"
     "example: tether agents\n"
+    "         tether agents --tag env=prod --tag role=web -o wide\n"
+    "         tether agents --version '0.1*' --status online\n"
     "         tether agents tag web-1 env=prod role-\n";
 
-enum { A_OUTPUT = 1, A_HELP, A_STATUS };
+enum { A_OUTPUT = 1, A_HELP, A_STATUS, A_TAG, A_CIDR, A_VERSION };
 
-static const struct opt_spec agent_specs[] = {
+const struct opt_spec agents_specs[] = {
     { "output", 'o', true, A_OUTPUT },
     { "help", 'h', false, A_HELP },
     { "status", 0, true, A_STATUS },
+    { "tag", 0, true, A_TAG },
+    { "cidr", 0, true, A_CIDR },
+    { "version", 0, true, A_VERSION },
     { NULL, 0, false, 0 },
 };
 
@@ -48,11 +61,42 @@ static json_t *agent_public(json_t *a)
 
 struct agents_args {
     enum out_format format;
+    bool wide;                  /* -o wide */
     const char *status;
+    const char *cidr, *version;
+    struct buf query;           /* the listing's query string, built while parsing */
     const char *pos[64];
     int npos;
     bool help;
 };
+
+/* --tag k=v[,k=v...]: checked here (exit 2 for a bad one), each pair one tag= parameter. */
+static int add_tag_filter(struct agents_args *a, const char *cmd, const char *list)
+{
+    char item[256];
+    const char *p = list;
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *eq;
+        if (n == 0 || n >= sizeof item)
+            return cli_usage(cmd, "--tag: '%s' is not k=v with a valid key and value", list);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        eq = strchr(item, '=');
+        if (!eq || eq == item)
+            return cli_usage(cmd, "--tag: '%s' is not k=v with a valid key and value", item);
+        item[eq - item] = '\0';
+        if (!tag_key_valid(item) || !tag_value_valid(eq + 1))
+            return cli_usage(cmd, "--tag: '%s=%s' is not k=v with a valid key and value", item,
+                             eq + 1);
+        item[eq - item] = '=';
+        if (query_add(&a->query, "tag", item))
+            return cli_fail("out of memory");
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
 
 static int parse(struct agents_args *a, const char *cmd, int argc, char **argv)
 {
@@ -62,7 +106,7 @@ static int parse(struct agents_args *a, const char *cmd, int argc, char **argv)
 
     memset(a, 0, sizeof *a);
     opt_iter_init(&it, cmd, argc, argv, false);
-    while ((id = opt_next(&it, agent_specs, &val)) != OPT_END) {
+    while ((id = opt_next(&it, agents_specs, &val)) != OPT_END) {
         if (id == OPT_ERROR)
             return EXIT_USAGE;
         if (id == OPT_POSITIONAL) {
@@ -75,26 +119,93 @@ static int parse(struct agents_args *a, const char *cmd, int argc, char **argv)
             if (strcmp(val, "online") && strcmp(val, "offline"))
                 return cli_usage(cmd, "--status: '%s' is not online or offline", val);
             a->status = val;
+        } else if (id == A_TAG) {
+            int rc = add_tag_filter(a, cmd, val);
+            if (rc)
+                return rc;
+        } else if (id == A_CIDR) {
+            a->cidr = val;   /* the server parses it: the same rules as tether run --cidr */
+        } else if (id == A_VERSION) {
+            a->version = val;
+        } else if (strcmp(val, "wide") == 0) {
+            a->format = OUT_TABLE;
+            a->wide = true;
         } else if (opt_format(val, &a->format) != 0) {
-            return cli_usage(cmd, "-o: '%s' is not json or table", val);
+            return cli_usage(cmd, "-o: '%s' is not json, table or wide", val);
+        } else {
+            a->wide = false;
         }
     }
     return 0;
+}
+
+/* GET /v1/agents with the listing filters. Returns 0 with *doc, or the exit code. */
+static int fetch_agents(struct cli *c, struct agents_args *a, json_t **doc)
+{
+    struct buf path = BUF_INIT;
+    int rc = buf_append_str(&path, "/v1/agents") ||
+             (a->status && query_add(&path, "status", a->status)) ||
+             (a->cidr && query_add(&path, "cidr", a->cidr)) ||
+             (a->version && query_add(&path, "version", a->version));
+
+    if (rc == 0 && a->query.len)
+        rc = buf_append_str(&path, path.data && strchr(path.data, '?') ? "&" : "?") ||
+             buf_append(&path, a->query.data + 1, a->query.len - 1); /* drop its own '?' */
+    rc = rc ? cli_fail("out of memory") : cli_api(c, "GET", path.data, NULL, doc);
+    buf_free(&path);
+    return rc;
+}
+
+/* "0.42", or "-" for an agent that never sent a heartbeat. */
+static void fmt_load(json_t *x, char *out, size_t n)
+{
+    json_t *load = json_object_get(x, "load1");
+    if (json_is_number(load) && jstr(x, "last_heartbeat", NULL))
+        snprintf(out, n, "%.2f", json_number_value(load));
+    else
+        snprintf(out, n, "-");
+}
+
+/* -o wide: op-agent "get nodes" style, every column an operator scans for. */
+static void wide_row(json_t *x, struct table *t)
+{
+    char running[24], load[32], first[64], last[64];
+    struct buf tags = BUF_INIT, ips = BUF_INIT;
+    json_t *ip;
+    size_t i;
+
+    snprintf(running, sizeof running, "%lld",
+             (long long)json_integer_value(json_object_get(x, "running_tasks")));
+    fmt_load(x, load, sizeof load);
+    fmt_relative(jstr(x, "first_seen", NULL), tm_now_ms(), first, sizeof first);
+    fmt_relative(jstr(x, "last_seen", NULL), tm_now_ms(), last, sizeof last);
+    fmt_tags(json_object_get(x, "tags"), &tags);
+    json_array_foreach(json_object_get(x, "ips"), i, ip)
+        if (json_is_string(ip))
+            buf_printf(&ips, "%s%s", ips.len ? "," : "", json_string_value(ip));
+    const char *row[] = { jstr(x, "name", "-"), jstr(x, "agent_id", "-"), jstr(x, "status", "-"),
+                          jstr(x, "version", "-"),
+                          *jstr(x, "update_state", "") ? jstr(x, "update_state", "") : "-",
+                          jstr(x, "primary_ip", "-"), ips.len ? ips.data : "-", running, load,
+                          first, last, tags.len ? tags.data : "-" };
+    table_add_row(t, row);
+    buf_free(&tags);
+    buf_free(&ips);
 }
 
 static int agents_ls(struct cli *c, struct agents_args *a)
 {
     static const char *const hdr[] = { "NAME", "ID", "STATUS", "VERSION", "UPDATE",
                                        "PRIMARY_IP", "RUNNING", "LAST_SEEN", "TAGS" };
+    static const char *const wide_hdr[] = { "NAME", "ID", "STATUS", "VERSION", "UPDATE",
+                                            "PRIMARY_IP", "IPS", "RUNNING", "LOAD",
+                                            "FIRST_SEEN", "LAST_SEEN", "TAGS" };
     json_t *doc = NULL, *ag, *out = NULL;
     struct table t;
-    char path[64];
     size_t i;
     int rc;
 
-    snprintf(path, sizeof path, "/v1/agents%s%s", a->status ? "?status=" : "",
-             a->status ? a->status : "");
-    if ((rc = cli_api(c, "GET", path, NULL, &doc)) != 0)
+    if ((rc = fetch_agents(c, a, &doc)) != 0)
         return rc;
     ag = json_object_get(doc, "agents");
     if (a->format == OUT_JSON) {
@@ -103,6 +214,15 @@ static int agents_ls(struct cli *c, struct agents_args *a)
             json_array_append_new(out, agent_public(json_array_get(ag, i)));
         print_json(out);
         json_decref(out);
+        json_decref(doc);
+        return 0;
+    }
+    if (a->wide) {
+        table_init(&t, 12, wide_hdr);
+        for (i = 0; i < json_array_size(ag); i++)
+            wide_row(json_array_get(ag, i), &t);
+        table_print(&t, stdout);
+        table_free(&t);
         json_decref(doc);
         return 0;
     }
@@ -270,29 +390,37 @@ static int agents_rm(struct cli *c, struct agents_args *a)
     return 0;
 }
 
-int cmd_agents(struct cli *c, int argc, char **argv)
+static int agents_dispatch(struct cli *c, struct agents_args *a)
 {
-    struct agents_args a;
-    const char *sub;
-    int rc = parse(&a, "agents", argc, argv);
+    const char *sub = a->npos > 0 ? a->pos[0] : "ls";
 
-    if (rc)
-        return rc;
-    if (a.help) {
+    if (a->help) {
         fputs(agents_usage, stdout);
         return 0;
     }
-    sub = a.npos > 0 ? a.pos[0] : "ls";
     if (strcmp(sub, "ls") == 0 || strcmp(sub, "list") == 0) {
-        if (a.npos > 1)
+        if (a->npos > 1)
             return cli_usage("agents", "ls takes no arguments");
-        return agents_ls(c, &a);
+        return agents_ls(c, a);
     }
+    if (a->query.len || a->cidr || a->version || a->wide)
+        return cli_usage("agents", "--tag, --cidr, --version and -o wide are for listing");
     if (strcmp(sub, "show") == 0)
-        return agents_show(c, &a);
+        return agents_show(c, a);
     if (strcmp(sub, "tag") == 0)
-        return agents_tag(c, &a);
+        return agents_tag(c, a);
     if (strcmp(sub, "rm") == 0 || strcmp(sub, "remove") == 0)
-        return agents_rm(c, &a);
+        return agents_rm(c, a);
     return cli_usage("agents", "unknown subcommand '%s' (ls, show, tag, rm)", sub);
+}
+
+int cmd_agents(struct cli *c, int argc, char **argv)
+{
+    struct agents_args a;
+    int rc = parse(&a, "agents", argc, argv);
+
+    if (rc == 0)
+        rc = agents_dispatch(c, &a);
+    buf_free(&a.query);
+    return rc;
 }

@@ -6,31 +6,87 @@
 #include <string.h>
 
 #include "cli/output.h"
+#include "cli/query.h"
 #include "cli/reshape.h"
 #include "cli/table.h"
 #include "common/ids.h"
+#include "common/since.h"
 #include "common/tm.h"
 
 #define COMMAND_COLUMN 48
 
-static const char invocations_usage[] =
-    "usage: tether invocations [ls] [--limit N] [-o json|table]\n"
+const char invocations_usage[] =
+    "usage: tether invocations [ls] [--status S] [--since DURATION|TIME] [--command TEXT]\n"
+    "                          [--limit N] [-o json|table]\n"
     "       tether invocations show ID [-o json]\n"
     "\n"
     "Lists recent invocations (newest first), or shows one with its tasks and their output.\n"
-    "TASKS is succeeded/total.\n"
+    "TASKS is succeeded/total. The filters are applied by the server and combine (AND):\n"
+    "      --status S      pending, running, succeeded, cancelled (the STATUS shown),\n"
+    "                      done (every task finished) or failed (at least one task ended\n"
+    "                      without succeeding, even while others still run)\n"
+    "      --since D|T     created in the last D (90s, 15m, 1h, 7d) or at/after the RFC 3339\n"
+    "                      UTC time T (2026-11-01T00:00:00Z)\n"
+    "      --command TEXT  whose command text contains TEXT (case-sensitive)\n"
+    "  -n, --limit N       at most N (1...1000, default 50)\n"
     "\n"
     "example: tether invocations --limit 10\n"
+    "         tether invocations --status failed --since 1h\n"
+    "         tether invocations --command 'systemctl restart' -o json\n"
     "         tether invocations show inv-0123456789abcdef0123 -o json\n";
 
-enum { I_OUTPUT = 1, I_HELP, I_LIMIT };
+enum { I_OUTPUT = 1, I_HELP, I_LIMIT, I_STATUS, I_SINCE, I_COMMAND };
 
-static const struct opt_spec inv_specs[] = {
+const struct opt_spec invocations_specs[] = {
     { "output", 'o', true, I_OUTPUT },
     { "help", 'h', false, I_HELP },
     { "limit", 'n', true, I_LIMIT },
+    { "status", 0, true, I_STATUS },
+    { "since", 0, true, I_SINCE },
+    { "command", 0, true, I_COMMAND },
     { NULL, 0, false, 0 },
 };
+
+/* The filters of `invocations ls`, sent as GET /v1/invocations query parameters. */
+struct inv_filters {
+    long long limit;
+    const char *status, *since, *command;
+};
+
+static const char *const status_filters[] = {
+    "pending", "running", "succeeded", "failed", "cancelled", "done", NULL,
+};
+
+/* Checks one filter option; the server checks again and has the last word. */
+static int check_filter(int id, const char *val, struct inv_filters *f)
+{
+    int64_t since_ms;
+    size_t i;
+
+    switch (id) {
+    case I_STATUS:
+        for (i = 0; status_filters[i] && strcmp(status_filters[i], val); i++)
+            ;
+        if (!status_filters[i])
+            return cli_usage("invocations", "--status: '%s' is not pending, running, "
+                             "succeeded, failed, cancelled or done", val);
+        f->status = val;
+        return 0;
+    case I_SINCE:
+        if (since_parse(val, tm_now_ms(), &since_ms) != 0)
+            return cli_usage("invocations", "--since: '%s' is not a duration (90s, 15m, 1h, 7d; "
+                             "at most 3650d) or an RFC 3339 UTC time (2026-11-01T00:00:00Z)",
+                             val);
+        f->since = val;
+        return 0;
+    case I_COMMAND:
+        if (!*val || strlen(val) > 1024)
+            return cli_usage("invocations", "--command: give 1...1024 bytes of command text");
+        f->command = val;
+        return 0;
+    }
+    return 0;
+}
 
 /* First line of the command, cut to width with an ellipsis. */
 static void short_command(const char *cmd, char *out, size_t n)
@@ -60,16 +116,26 @@ static void task_counts(json_t *inv, char *out, size_t n)
     snprintf(out, n, "%lld/%lld", ok, total);
 }
 
-static int invocations_ls(struct cli *c, enum out_format fmt, long long limit)
+static int invocations_ls(struct cli *c, enum out_format fmt, const struct inv_filters *f)
 {
     static const char *const hdr[] = { "ID", "STATUS", "CREATED", "TASKS", "COMMAND" };
     json_t *doc = NULL, *list;
+    struct buf path = BUF_INIT;
     struct table t;
-    char path[64];
+    char limit[24];
     int rc;
 
-    snprintf(path, sizeof path, "/v1/invocations?limit=%lld", limit);
-    if ((rc = cli_api(c, "GET", path, NULL, &doc)) != 0)
+    snprintf(limit, sizeof limit, "%lld", f->limit);
+    rc = buf_append_str(&path, "/v1/invocations") || query_add(&path, "limit", limit) ||
+         (f->status && query_add(&path, "status", f->status)) ||
+         (f->since && query_add(&path, "since", f->since)) ||
+         (f->command && query_add(&path, "command", f->command));
+    if (rc == 0)
+        rc = cli_api(c, "GET", path.data, NULL, &doc);
+    else
+        rc = cli_fail("out of memory");
+    buf_free(&path);
+    if (rc != 0)
         return rc;
     list = json_object_get(doc, "invocations");
     if (fmt == OUT_JSON) {
@@ -218,11 +284,11 @@ int cmd_invocations(struct cli *c, int argc, char **argv)
     struct opt_iter it;
     enum out_format fmt = OUT_TABLE;
     const char *val, *pos[3] = { NULL, NULL, NULL };
-    long long limit = 50;
+    struct inv_filters filters = { 50, NULL, NULL, NULL };
     int id, npos = 0;
 
     opt_iter_init(&it, "invocations", argc, argv, false);
-    while ((id = opt_next(&it, inv_specs, &val)) != OPT_END) {
+    while ((id = opt_next(&it, invocations_specs, &val)) != OPT_END) {
         char *end;
         if (id == OPT_ERROR)
             return EXIT_USAGE;
@@ -233,10 +299,13 @@ int cmd_invocations(struct cli *c, int argc, char **argv)
         if (id == I_OUTPUT && opt_format(val, &fmt) != 0)
             return cli_usage("invocations", "-o: '%s' is not json or table", val);
         if (id == I_LIMIT) {
-            limit = strtoll(val, &end, 10);
-            if (end == val || *end || limit < 1 || limit > 1000)
+            filters.limit = strtoll(val, &end, 10);
+            if (end == val || *end || filters.limit < 1 || filters.limit > 1000)
                 return cli_usage("invocations", "--limit: '%s' must be 1...1000", val);
         }
+        if ((id == I_STATUS || id == I_SINCE || id == I_COMMAND) &&
+            check_filter(id, val, &filters) != 0)
+            return EXIT_USAGE;
         if (id == OPT_POSITIONAL) {
             if (npos == 2)
                 return cli_usage("invocations", "too many arguments");
@@ -246,7 +315,7 @@ int cmd_invocations(struct cli *c, int argc, char **argv)
     if (npos == 0 || strcmp(pos[0], "ls") == 0 || strcmp(pos[0], "list") == 0) {
         if (npos > 1)
             return cli_usage("invocations", "ls takes no arguments");
-        return invocations_ls(c, fmt, limit);
+        return invocations_ls(c, fmt, &filters);
     }
     if (strcmp(pos[0], "show") == 0) {
         if (npos != 2)

@@ -27,6 +27,9 @@ static const char main_usage[] =
     "  apikey       create, list and revoke API keys (admin)\n"
     "  audit        list the audit trail of operator actions (admin)\n"
     "  release      sign, publish and roll out agent releases (admin)\n"
+    "  top          live view of the agents and the tasks running now\n"
+    "  analysis     what happened across the hosts of an invocation: counts, failures,\n"
+    "               slowest hosts, distinct outputs\n"
     "  completion   print a bash or zsh completion script\n"
     "  man          print the man page (also: help --man)\n"
     "  version      print the version\n"
@@ -86,13 +89,13 @@ static int main_version(struct cli *c, int argc, char **argv);
 static int main_completion(struct cli *c, int argc, char **argv);
 static int main_man(struct cli *c, int argc, char **argv);
 
-/* agents and invocations export no tables yet: their options are read from their --help text. */
 static const struct cli_command commands[] = {
     { "run", cmd_run, run_specs, run_usage, NULL, 0 },
-    { "agents", cmd_agents, NULL, NULL, agents_subs, 0 },
-    { "agent", cmd_agents, NULL, NULL, agents_subs, CMD_ALIAS },
-    { "invocations", cmd_invocations, NULL, NULL, invocations_subs, 0 },
-    { "invocation", cmd_invocations, NULL, NULL, invocations_subs, CMD_ALIAS },
+    { "agents", cmd_agents, agents_specs, agents_usage, agents_subs, 0 },
+    { "agent", cmd_agents, agents_specs, agents_usage, agents_subs, CMD_ALIAS },
+    { "invocations", cmd_invocations, invocations_specs, invocations_usage, invocations_subs, 0 },
+    { "invocation", cmd_invocations, invocations_specs, invocations_usage, invocations_subs,
+      CMD_ALIAS },
     { "logs", cmd_logs, logs_specs, logs_usage, NULL, 0 },
     { "cancel", cmd_cancel, cancel_specs, cancel_usage, NULL, 0 },
     { "activation", cmd_activation, activation_specs, activation_usage, activation_subs, 0 },
@@ -103,6 +106,8 @@ static const struct cli_command commands[] = {
     { "audit", cmd_audit, audit_specs, audit_usage, NULL, 0 },
     { "release", cmd_release, release_specs, release_usage, release_subs, 0 },
     { "releases", cmd_release, release_specs, release_usage, release_subs, CMD_ALIAS },
+    { "top", cmd_top, top_specs, top_usage, NULL, 0 },
+    { "analysis", cmd_analysis, analysis_specs, analysis_usage, NULL, 0 },
     { "completion", main_completion, completion_specs, completion_usage, completion_subs,
       CMD_LOCAL },
     { "man", main_man, man_specs, man_usage, NULL, CMD_LOCAL },

@@ -1,6 +1,7 @@
 /* Operator routes on agents: list, show, patch tags, delete (token revoked, WebSocket closed). */
 #include "server/server.h"
 #include "server/releases.h"
+#include "server/list_query.h"
 
 #include "common/jsonutil.h"
 #include "common/log.h"
@@ -26,25 +27,23 @@ static int find_agent(struct req *r, struct st_agent *a)
 
 void h_agents_list(struct req *r)
 {
-    char filter[16] = "";
+    struct agent_filter filter;
     struct st_agent *agents = NULL;
     size_t n = 0;
     int64_t now = tm_now_ms();
     json_t *arr;
 
-    if (req_query(r, "status", filter, sizeof filter) && strcmp(filter, "online") &&
-        strcmp(filter, "offline")) {
-        resp_error(r, 400, "bad_request", "status: must be online or offline");
-        return;
-    }
+    agent_filter_init(&filter);
+    if (agent_filter_parse(r, &filter))
+        goto out;
     if (store_agent_list(r->srv->st, r->tenant, &agents, &n)) {
         resp_error(r, 503, "unavailable", "store not readable");
-        return;
+        goto out;
     }
     arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         bool online = agent_online(r->srv, &agents[i], now);
-        if (filter[0] && online != !strcmp(filter, "online"))
+        if (!agent_filter_match(&filter, &agents[i], online))
             continue;
         json_t *o = render_agent(&agents[i], online);
         releases_decorate_agent(r->srv, r->tenant, agents[i].agent_id, o);
@@ -52,6 +51,8 @@ void h_agents_list(struct req *r)
     }
     st_agent_array_free(agents, n);
     resp_json(r, 200, arr ? json_pack("{s:o}", "agents", arr) : NULL);
+out:
+    agent_filter_free(&filter);
 }
 
 void h_agent_show(struct req *r)

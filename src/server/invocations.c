@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/tm.h"
 #include "server/invocation_body.h"
+#include "server/list_query.h"
 #include "server/taskops.h"
 
 #include <stdlib.h>
@@ -246,21 +247,13 @@ out:
 
 void h_invocations_list(struct req *r)
 {
-    char arg[24];
-    int64_t limit = 50;
+    struct inv_list_query q;
     struct st_invocation *invs = NULL;
     size_t n = 0;
 
-    if (req_query(r, "limit", arg, sizeof arg)) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*end || v < 1 || v > 1000) {
-            resp_error(r, 400, "bad_request", "limit: must be between 1 and 1000");
-            return;
-        }
-        limit = v;
-    }
-    if (store_invocation_list(r->srv->st, r->tenant, limit, &invs, &n)) {
+    if (inv_list_query_parse(r, &q))
+        return;
+    if (store_invocation_find(r->srv->st, r->tenant, &q.f, &invs, &n)) {
         resp_error(r, 503, "unavailable", "store not readable");
         return;
     }

@@ -57,6 +57,10 @@ const struct route route_table[] = {
     /* Read only: no route writes or deletes audit rows. */
     { M_GET, "/v1/audit", CRED_ADMIN, false, h_audit_list },
 
+    /* Watching work (tether top, tether analysis). */
+    { M_GET, "/v1/tasks", CRED_VIEWER, false, h_tasks_list },
+    { M_GET, "/v1/invocations/{id}/analysis", CRED_VIEWER, false, h_invocation_analysis },
+
     { M_OTHER, NULL, CRED_NONE, false, NULL },
 };
 

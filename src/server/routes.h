@@ -73,6 +73,8 @@ void h_releases_list(struct req *r);
 void h_release_patch(struct req *r);
 void h_release_push(struct req *r);
 void h_release_status(struct req *r);
+void h_tasks_list(struct req *r);
+void h_invocation_analysis(struct req *r);
 
 /* The route of the agent WebSocket upgrade: ws.c authenticates the upgrade against its `need`. */
 #define ROUTE_AGENT_WS "/v1/agent/ws"

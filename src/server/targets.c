@@ -99,6 +99,11 @@ static bool ips_match(const struct target_agent *a, const struct cidr *c)
     return false;
 }
 
+bool targets_agent_match(const struct target_agent *a, json_t *tags, const struct cidr *net)
+{
+    return (!tags || tags_match(a, tags)) && (!net || ips_match(a, net));
+}
+
 /* Marks the agents named in list. strict: an unknown reference is an error naming it (an unknown
  * name in `exclude` excludes nothing and is not an error). */
 static int mark_refs(json_t *list, const struct target_agent *agents, size_t n, bool *mark,
@@ -152,9 +157,7 @@ int targets_resolve(const struct target_spec *spec, const struct target_agent *a
                                    errlen))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (selected[i] && spec->tags && !tags_match(&agents[i], spec->tags))
-            selected[i] = false;
-        if (selected[i] && spec->cidr && !ips_match(&agents[i], &net))
+        if (selected[i] && !targets_agent_match(&agents[i], spec->tags, spec->cidr ? &net : NULL))
             selected[i] = false;
         if (excluded[i])
             selected[i] = false;

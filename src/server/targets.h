@@ -39,6 +39,11 @@ struct target_spec {
     json_t *exclude_tags;     /* object, or NULL: agents carrying all of these are left out */
 };
 
+/* True when a carries every tag in tags (an object; NULL: no condition) and, when net is not
+ * NULL, has an address inside it. The one predicate behind targets_resolve and the agent listing
+ * filters (GET /v1/agents?tag=&cidr=). */
+bool targets_agent_match(const struct target_agent *a, json_t *tags, const struct cidr *net);
+
 /* Sets selected[i] for every chosen agent. 0, or -EINVAL with err naming the field. */
 int targets_resolve(const struct target_spec *spec, const struct target_agent *agents, size_t n,
                     bool *selected, char *err, size_t errlen);

@@ -149,6 +149,18 @@ int store_invocation_get(struct store *st, const char *tenant, const char *id,
 int store_invocation_list(struct store *st, const char *tenant, int64_t limit,
                           struct st_invocation **out, size_t *n);
 void st_invocation_array_free(struct st_invocation *a, size_t n);
+/* Filters of an invocation listing (GET /v1/invocations); zero or NULL filters nothing. */
+struct st_inv_filter {
+    const char *status;   /* pending running succeeded cancelled (the shown status), done,
+                           * failed (a task ended without succeeding); see docs/api.md */
+    int64_t since_ms;     /* created at or after */
+    const char *command;  /* bytes the command text contains (case-sensitive) */
+    int64_t limit;        /* at most this many (0: 50) */
+};
+/* Newest first. -EINVAL for a status store_inv_status_filter_valid refuses. */
+int store_invocation_find(struct store *st, const char *tenant, const struct st_inv_filter *f,
+                          struct st_invocation **out, size_t *n);
+bool store_inv_status_filter_valid(const char *status);
 int store_invocation_set_cancel(struct store *st, const char *id);
 
 void st_task_free(struct st_task *t);
@@ -176,6 +188,13 @@ int store_task_pending_by_invocation(struct store *st, const char *invocation_id
 /* Pending or dispatched tasks never started whose expires_at has passed. */
 int store_task_expirable(struct store *st, int64_t now, int64_t max, struct st_task **out,
                          size_t *n);
+
+/* The tenant's tasks in one status, longest waiting/running first (by started, dispatched,
+ * created time), at most limit; and how many there are in all. */
+int store_task_list_by_status(struct store *st, const char *tenant, const char *status,
+                              int64_t limit, struct st_task **out, size_t *n);
+int store_task_count_by_status(struct store *st, const char *tenant, const char *status,
+                               int64_t *n);
 
 int store_output_insert(struct store *st, const char *task_id, int64_t seq, int part, int stream,
                         const void *data, size_t len);
