@@ -1,0 +1,360 @@
+/* Placeholders, quoting and value checks of saved-command parameters; see params.h. */
+#include "server/params.h"
+
+#include "common/utf8.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_name_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+
+bool command_name_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > COMMAND_NAME_MAX || !(is_alpha(s[0]) || is_digit(s[0])))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+bool param_name_valid_n(const char *s, size_t n)
+{
+    if (n < 1 || n > PARAM_NAME_MAX || !(is_alpha(s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!is_name_char(s[i]))
+            return false;
+    return true;
+}
+
+bool param_name_valid(const char *s)
+{
+    return s && param_name_valid_n(s, strlen(s));
+}
+
+static bool is_quote(char c) { return c == '\'' || c == '"'; }
+
+int params_scan(const char *cmd, size_t n, params_placeholder_fn fn, void *ud, char *err,
+                size_t errlen)
+{
+    size_t i = 0;
+
+    while (i + 1 < n) {
+        if (cmd[i] != '{' || cmd[i + 1] != '{') {
+            i++;
+            continue;
+        }
+        size_t start = i + 2, j = start;
+        while (j < n && is_name_char(cmd[j]))
+            j++;
+        if (!param_name_valid_n(cmd + start, j - start) || j + 1 >= n || cmd[j] != '}' ||
+            cmd[j + 1] != '}') {
+            snprintf(err, errlen, "command: the '{{' at byte %zu does not start a placeholder "
+                     "{{name}} (a name is a letter or _, then letters, digits or _, at most 64; "
+                     "a literal '{{' cannot appear in a saved command)", i);
+            return -EINVAL;
+        }
+        if ((i > 0 && is_quote(cmd[i - 1])) || (j + 2 < n && is_quote(cmd[j + 2]))) {
+            snprintf(err, errlen, "command: the placeholder {{%.*s}} at byte %zu is written "
+                     "next to a quote; write it bare (the value is quoted for you, and quotes "
+                     "around it would undo that)", (int)(j - start), cmd + start, i);
+            return -EINVAL;
+        }
+        if (fn) {
+            int rc = fn(ud, cmd + start, j - start, i);
+            if (rc)
+                return rc;
+        }
+        i = j + 2;
+    }
+    return 0;
+}
+
+bool params_interpreter_known(const char *interp)
+{
+    return interp && (!strcmp(interp, "sh") || !strcmp(interp, "bash") ||
+                      !strcmp(interp, "python3") || !strcmp(interp, "perl"));
+}
+
+/* POSIX sh (and bash): inside '...' every byte is literal except ', which is written '\''
+ * (close, an escaped quote, reopen). */
+static int quote_sh(struct buf *out, const char *v, size_t n)
+{
+    int rc = buf_append(out, "'", 1);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = v[i] == '\'' ? buf_append(out, "'\\''", 4) : buf_append(out, v + i, 1);
+    return rc ? rc : buf_append(out, "'", 1);
+}
+
+/* Perl source is not taken byte for byte: CR LF reads as LF (and ^D/^Z may end a script), also
+ * inside '...', which has no escapes for them. A value with such bytes gets a "..." literal in
+ * which \ " $ @ are escaped (no interpolation) and every byte outside printable ASCII is \x{HH}:
+ * each becomes the character of that code, printed as that byte. */
+static int quote_perl_escaped(struct buf *out, const unsigned char *v, size_t n)
+{
+    int rc = buf_append(out, "\"", 1);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (v[i] == '\\' || v[i] == '"' || v[i] == '$' || v[i] == '@')
+            rc = buf_printf(out, "\\%c", v[i]);
+        else if (v[i] >= 0x20 && v[i] < 0x7f)
+            rc = buf_append(out, v + i, 1);
+        else
+            rc = buf_printf(out, "\\x{%02x}", v[i]);
+    }
+    return rc ? rc : buf_append(out, "\"", 1);
+}
+
+/* Perl: '...' in which only \\ and \' are escapes; values with control bytes other than
+ * newline and tab take the escaped form above. */
+static int quote_perl(struct buf *out, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            return quote_perl_escaped(out, (const unsigned char *)v, n);
+    }
+    int rc = buf_append(out, "'", 1);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (v[i] == '\'' || v[i] == '\\')
+            rc = buf_append(out, "\\", 1);
+        if (rc == 0)
+            rc = buf_append(out, v + i, 1);
+    }
+    return rc ? rc : buf_append(out, "'", 1);
+}
+
+/* Decodes one UTF-8 sequence at s[0..n); returns its length and *cp, or 0 when invalid. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t c;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, c = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, c = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, c = s[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Python 3: a '...' literal of printable ASCII only: \\ \' \" \n \r \t, other control bytes as
+ * \xNN, every non-ASCII character as \uXXXX or \UXXXXXXXX. Pure ASCII cannot be misread
+ * whatever source encoding the script declares. */
+static int quote_python(struct buf *out, const char *v, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    size_t i = 0;
+    int rc = buf_append(out, "'", 1);
+
+    while (rc == 0 && i < n) {
+        uint32_t cp;
+        size_t len = utf8_next(s + i, n - i, &cp);
+        if (len == 0)
+            return -EINVAL;
+        i += len;
+        if (cp == '\\' || cp == '\'' || cp == '"')
+            rc = buf_printf(out, "\\%c", (char)cp);
+        else if (cp == '\n')
+            rc = buf_append(out, "\\n", 2);
+        else if (cp == '\r')
+            rc = buf_append(out, "\\r", 2);
+        else if (cp == '\t')
+            rc = buf_append(out, "\\t", 2);
+        else if (cp < 0x20 || cp == 0x7f)
+            rc = buf_printf(out, "\\x%02x", (unsigned)cp);
+        else if (cp < 0x80)
+            rc = buf_printf(out, "%c", (char)cp);
+        else if (cp <= 0xffff)
+            rc = buf_printf(out, "\\u%04x", (unsigned)cp);
+        else
+            rc = buf_printf(out, "\\U%08x", (unsigned)cp);
+    }
+    return rc ? rc : buf_append(out, "'", 1);
+}
+
+int params_quote(struct buf *out, const char *interp, const char *value, size_t n)
+{
+    if (!interp)
+        return -EINVAL;
+    if (!strcmp(interp, "sh") || !strcmp(interp, "bash"))
+        return quote_sh(out, value, n);
+    if (!strcmp(interp, "python3"))
+        return quote_python(out, value, n);
+    if (!strcmp(interp, "perl"))
+        return quote_perl(out, value, n);
+    return -EINVAL;
+}
+
+int params_pattern_check(const char *pattern, char *err, size_t errlen)
+{
+    size_t n = strlen(pattern);
+    regex_t re;
+    int rc;
+
+    if (n == 0 || n > PARAM_PATTERN_MAX) {
+        snprintf(err, errlen, "must be 1 to %d bytes (leave it out to accept any value)",
+                 PARAM_PATTERN_MAX);
+        return -EINVAL;
+    }
+    /* glibc takes \1..\9 in EREs too; they make matching exponential, and POSIX has no such
+     * thing in an ERE. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (pattern[i] == '\\' && pattern[i + 1] >= '1' && pattern[i + 1] <= '9') {
+            snprintf(err, errlen, "back-references (\\%c) are not supported", pattern[i + 1]);
+            return -EINVAL;
+        }
+        if (pattern[i] == '\\')
+            i++;
+    }
+    rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char why[128];
+        regerror(rc, &re, why, sizeof why);
+        snprintf(err, errlen, "not a valid POSIX extended regular expression: %s", why);
+        return -EINVAL;
+    }
+    regfree(&re);
+    return 0;
+}
+
+/* Whether the whole of value (NUL-terminated, n bytes) is one match of pattern. The engine's
+ * leftmost-longest match must cover every byte: a pattern cannot escape an anchor we would
+ * have added around it (like "a)|(b"), because we add none. */
+static int whole_match(const char *pattern, const char *value, size_t n, bool *matched)
+{
+    regex_t re;
+    regmatch_t m[1];
+
+    *matched = false;
+    if (regcomp(&re, pattern, REG_EXTENDED))
+        return -EINVAL;
+    if (regexec(&re, value, 1, m, 0) == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == n)
+        *matched = true;
+    regfree(&re);
+    return 0;
+}
+
+int params_value_check(const char *value, size_t n, const char *pattern, char *err,
+                       size_t errlen)
+{
+    bool matched;
+    char *copy;
+    int rc;
+
+    if (n > PARAM_VALUE_MAX) {
+        snprintf(err, errlen, "is %zu bytes; at most %d", n, PARAM_VALUE_MAX);
+        return -EINVAL;
+    }
+    if (memchr(value, '\0', n)) {
+        snprintf(err, errlen, "contains a NUL byte");
+        return -EINVAL;
+    }
+    if (!utf8_valid(value, n)) {
+        snprintf(err, errlen, "is not valid UTF-8");
+        return -EINVAL;
+    }
+    if (!pattern)
+        return 0;
+    copy = malloc(n + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, value, n);
+    copy[n] = '\0';
+    rc = whole_match(pattern, copy, n, &matched);
+    free(copy);
+    if (rc || !matched) {
+        snprintf(err, errlen, "does not match the pattern %.128s", pattern);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void params_env_name(const char *name, char *out, size_t outlen)
+{
+    size_t p = strlen(PARAM_ENV_PREFIX), i;
+
+    snprintf(out, outlen, "%s", PARAM_ENV_PREFIX);
+    for (i = 0; name[i] && p + i + 1 < outlen; i++)
+        out[p + i] = name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 'a' + 'A') : name[i];
+    if (p + i < outlen)
+        out[p + i] = '\0';
+}
+
+struct render_ctx {
+    const char *cmd;
+    size_t last;             /* cmd bytes before this offset are written */
+    const char *interp;
+    const struct param_binding *b;
+    size_t nb;
+    struct buf *out;
+    char *err;
+    size_t errlen;
+};
+
+static int render_one(void *ud, const char *name, size_t len, size_t offset)
+{
+    struct render_ctx *r = ud;
+    const struct param_binding *hit = NULL;
+    int rc;
+
+    for (size_t i = 0; i < r->nb && !hit; i++)
+        if (strlen(r->b[i].name) == len && !memcmp(r->b[i].name, name, len))
+            hit = &r->b[i];
+    if (!hit) {
+        snprintf(r->err, r->errlen, "command: placeholder {{%.*s}} has no value", (int)len, name);
+        return -EINVAL;
+    }
+    rc = buf_append(r->out, r->cmd + r->last, offset - r->last);
+    if (rc == 0)
+        rc = params_quote(r->out, r->interp, hit->value, hit->len);
+    if (rc == -EINVAL)
+        snprintf(r->err, r->errlen, "params: '%s' cannot be quoted for %s", hit->name, r->interp);
+    r->last = offset + len + 4;
+    return rc;
+}
+
+int params_render(const char *cmd, size_t n, const char *interp,
+                  const struct param_binding *b, size_t nb, struct buf *out, char *err,
+                  size_t errlen)
+{
+    struct render_ctx r = { cmd, 0, interp, b, nb, out, err, errlen };
+    int rc;
+
+    if (!params_interpreter_known(interp)) {
+        snprintf(err, errlen, "interpreter: must be sh, bash, python3 or perl");
+        return -EINVAL;
+    }
+    rc = params_scan(cmd, n, render_one, &r, err, errlen);
+    if (rc == 0)
+        rc = buf_append(out, cmd + r.last, n - r.last);
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
