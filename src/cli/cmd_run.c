@@ -111,7 +111,7 @@ static const char *str_or(json_t *o, const char *key, const char *dflt)
 }
 
 /* --dry-run: the server resolves the targets exactly as it would for the invocation. */
-static int run_dry(struct cli *c, const struct run_opts *o)
+int run_dry(struct cli *c, const struct run_opts *o)
 {
     static const char *const hdr[] = { "NAME", "AGENT", "STATUS", "IP" };
     json_t *body = json_pack("{s:O}", "targets", json_object_get(o->body, "targets"));
@@ -153,12 +153,27 @@ static int run_dry(struct cli *c, const struct run_opts *o)
     return 0;
 }
 
+int run_follow(struct cli *c, const struct run_opts *o, json_t *inv)
+{
+    const char *inv_id = json_string_value(json_object_get(inv, "invocation_id"));
+    char line[160];
+
+    if (!inv_id || !id_valid(inv_id, ID_INVOCATION))
+        return cli_fail("the server answered without a valid invocation_id");
+    if (o->no_wait) {
+        printf("%s\n", inv_id);
+        return 0;
+    }
+    snprintf(line, sizeof line, "tether: interrupted; %s keeps running. Cancel it with: "
+             "tether cancel %s", inv_id, inv_id);
+    interrupt_install(line);
+    return o->format == OUT_JSON ? run_json(c, inv_id, inv) : run_live(c, inv_id, inv);
+}
+
 int cmd_run(struct cli *c, int argc, char **argv)
 {
     struct run_opts o;
     json_t *inv = NULL;
-    const char *inv_id;
-    char line[160];
     int rc;
 
     rc = run_args_parse(&o, argc, argv);
@@ -173,19 +188,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
     }
     if ((rc = cli_api(c, "POST", "/v1/invocations", o.body, &inv)) != 0)
         goto out;
-    inv_id = json_string_value(json_object_get(inv, "invocation_id"));
-    if (!inv_id || !id_valid(inv_id, ID_INVOCATION)) {
-        rc = cli_fail("the server answered without a valid invocation_id");
-        goto out;
-    }
-    if (o.no_wait) {
-        printf("%s\n", inv_id);
-        goto out;
-    }
-    snprintf(line, sizeof line, "tether: interrupted; %s keeps running. Cancel it with: "
-             "tether cancel %s", inv_id, inv_id);
-    interrupt_install(line);
-    rc = o.format == OUT_JSON ? run_json(c, inv_id, inv) : run_live(c, inv_id, inv);
+    rc = run_follow(c, &o, inv);
 out:
     json_decref(inv);
     run_opts_free(&o);

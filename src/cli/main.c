@@ -24,6 +24,7 @@ static const char main_usage[] =
     "  apikey       create, list and revoke API keys (admin)\n"
     "  audit        list the audit trail of operator actions (admin)\n"
     "  release      sign, publish and roll out agent releases (admin)\n"
+    "  commands     save commands with {{parameters}} and invoke them on agents\n"
     "  version      print the version\n"
     "  help [CMD]   this text, or a command's\n"
     "\n"
@@ -54,6 +55,8 @@ static const struct command commands[] = {
     { "audit", cmd_audit },
     { "release", cmd_release },
     { "releases", cmd_release },
+    { "commands", cmd_commands },
+    { "command", cmd_commands },
     { NULL, NULL },
 };
 

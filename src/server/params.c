@@ -10,34 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_name_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
-
-bool command_name_valid(const char *s)
+static bool is_name_char(char c)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n < 1 || n > COMMAND_NAME_MAX || !(is_alpha(s[0]) || is_digit(s[0])))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!(is_alpha(s[i]) || is_digit(s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
-            return false;
-    return true;
-}
-
-bool param_name_valid_n(const char *s, size_t n)
-{
-    if (n < 1 || n > PARAM_NAME_MAX || !(is_alpha(s[0]) || s[0] == '_'))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!is_name_char(s[i]))
-            return false;
-    return true;
-}
-
-bool param_name_valid(const char *s)
-{
-    return s && param_name_valid_n(s, strlen(s));
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 static bool is_quote(char c) { return c == '\'' || c == '"'; }

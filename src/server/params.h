@@ -15,20 +15,15 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/ids.h"
 
 #define PARAMS_MAX 64           /* parameters per command (= the invocation's env cap) */
-#define PARAM_NAME_MAX 64
 #define PARAM_VALUE_MAX 4096    /* bytes (= the invocation's env value cap) */
 #define PARAM_PATTERN_MAX 512   /* bytes */
 #define PARAM_ENV_PREFIX "TETHER_PARAM_"
-#define COMMAND_NAME_MAX 64
 
-/* Saved command names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
-bool command_name_valid(const char *s);
-/* Parameter names: [A-Za-z_][A-Za-z0-9_]{0,63}. */
-bool param_name_valid(const char *s);
-/* Parameter names of n bytes (not NUL-terminated). */
-bool param_name_valid_n(const char *s, size_t n);
+/* Names of commands and parameters are checked by command_name_valid / param_name_valid
+ * (common/ids.h: the CLI checks them too). */
 
 /* Called for each placeholder of a command text, in order: name[0..len) is a valid parameter
  * name, offset the byte offset of its "{{". A non-zero return stops the scan and is returned. */
