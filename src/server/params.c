@@ -187,8 +187,135 @@ int params_quote(struct buf *out, const char *interp, const char *value, size_t 
     return -EINVAL;
 }
 
+/* Skips the bracket expression that starts at p[i] == '['; returns the index after its ']'
+ * (n when it does not end: regcomp refuses that). "]" first (after an optional "^") is a
+ * member; "[:", "[." and "[=" open classes that end at ":]", ".]", "=]". */
+static size_t skip_bracket(const char *p, size_t n, size_t i)
+{
+    i++;
+    if (i < n && p[i] == '^')
+        i++;
+    if (i < n && p[i] == ']')
+        i++;
+    while (i < n && p[i] != ']') {
+        if (p[i] == '[' && i + 1 < n && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+            char close = p[i + 1];
+            i += 2;
+            while (i + 1 < n && !(p[i] == close && p[i + 1] == ']'))
+                i++;
+            i += 2;
+            continue;
+        }
+        i++;
+    }
+    return i < n ? i + 1 : n;
+}
+
+/* An interval "{n}", "{n,}", "{,m}" or "{n,m}" at p[i] == '{': the copies of its atom regcomp
+ * makes (m; n + 1 when unbounded), and *end after the '}'. 0 when it is not an interval. */
+static uint64_t interval_copies(const char *p, size_t n, size_t i, size_t *end)
+{
+    uint64_t lo = 0, hi = 0;
+    bool comma = false, have_lo = false, have_hi = false;
+
+    for (i++; i < n && p[i] != '}'; i++) {
+        if (p[i] == ',' && !comma) {
+            comma = true;
+        } else if (p[i] >= '0' && p[i] <= '9') {
+            uint64_t *v = comma ? &hi : &lo;
+            *v = *v > 100000 ? *v : *v * 10 + (uint64_t)(p[i] - '0');
+            *(comma ? &have_hi : &have_lo) = true;
+        } else {
+            return 0;
+        }
+    }
+    if (i >= n || (!have_lo && !have_hi))
+        return 0;
+    *end = i + 1;
+    if (comma && !have_hi)
+        return lo + 1;
+    return comma ? hi : lo;
+}
+
+#define PATTERN_POSITIONS_MAX 1024
+#define PATTERN_DEPTH_MAX 32
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b > PATTERN_POSITIONS_MAX ? PATTERN_POSITIONS_MAX + 1 : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    return b && a > (PATTERN_POSITIONS_MAX + 1) / b ? PATTERN_POSITIONS_MAX + 1 : a * b;
+}
+
+/* An upper bound of the positions glibc's regcomp builds for an ERE: it copies the atom of an
+ * interval once per repetition and the atom of '+' twice, so nested repetitions multiply
+ * ("((a{1000}){1000}){1000}" takes seconds and gigabytes on the server's only thread). Matching
+ * costs up to value length x positions too: "(.{1,100}){100}" (10 000 positions) takes 12 s on
+ * a 4 KiB value, "(.?.?.?.?.?.?.?.?.?.?){100}" (1000) 0.6 s; so the cap is 1024, room for
+ * "^.{0,1000}$". -E2BIG beyond PATTERN_POSITIONS_MAX or PATTERN_DEPTH_MAX nested groups. */
+static int pattern_positions(const char *p, size_t n, uint64_t *out)
+{
+    uint64_t sum[PATTERN_DEPTH_MAX + 1], last[PATTERN_DEPTH_MAX + 1];
+    int depth = 0;
+    size_t i = 0, end;
+
+    sum[0] = last[0] = 0;
+    while (i < n) {
+        uint64_t atom = 1, copies;
+        switch (p[i]) {
+        case '\\':
+            i += 2;
+            break;
+        case '[':
+            i = skip_bracket(p, n, i);
+            break;
+        case '(':
+            if (depth == PATTERN_DEPTH_MAX)
+                return -E2BIG;
+            depth++;
+            sum[depth] = last[depth] = 0;
+            i++;
+            continue;
+        case ')':
+            i++;
+            if (depth > 0)      /* an unmatched ')' is an ordinary character to glibc */
+                atom = sat_add(sum[depth--], 1);
+            break;
+        case '|':
+            last[depth] = 0;
+            i++;
+            continue;
+        case '+':
+        case '{':
+            copies = p[i] == '+' ? 2 : interval_copies(p, n, i, &end);
+            if (copies == 0) {  /* a '{' that starts no interval */
+                i++;
+                break;
+            }
+            i = p[i] == '+' ? i + 1 : end;
+            /* the atom counted once already becomes `copies` of it */
+            sum[depth] = sat_add(sum[depth], sat_mul(last[depth], copies - 1));
+            last[depth] = sat_mul(last[depth], copies);
+            continue;
+        default:
+            i++;
+            break;
+        }
+        sum[depth] = sat_add(sum[depth], atom);
+        last[depth] = atom;
+    }
+    *out = 0;
+    for (int d = 0; d <= depth; d++)
+        *out = sat_add(*out, sum[d]);
+    return *out > PATTERN_POSITIONS_MAX ? -E2BIG : 0;
+}
+
 int params_pattern_check(const char *pattern, char *err, size_t errlen)
 {
+    uint64_t positions;
     size_t n = strlen(pattern);
     regex_t re;
     int rc;
@@ -207,6 +334,12 @@ int params_pattern_check(const char *pattern, char *err, size_t errlen)
         }
         if (pattern[i] == '\\')
             i++;
+    }
+    if (pattern_positions(pattern, n, &positions)) {
+        snprintf(err, errlen, "too large once compiled: repetitions multiply ({n}, + and "
+                 "nested groups); at most %d positions and %d nested groups",
+                 PATTERN_POSITIONS_MAX, PATTERN_DEPTH_MAX);
+        return -EINVAL;
     }
     rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
     if (rc) {

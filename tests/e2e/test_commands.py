@@ -283,6 +283,8 @@ class Commands(TetherTest):
             (dict(ECHOIT, command="echo \"{{text}}\""), "next to a quote"),
             (dict(ECHOIT, parameters={"text": {"pattern": "([a-z"}}),
              "parameters.text.pattern: not a valid POSIX extended regular expression"),
+            (dict(ECHOIT, parameters={"text": {"pattern": "(.{1,100}){100}"}, "n": {}}),
+             "parameters.text.pattern: too large once compiled"),
             (dict(ECHOIT, parameters={"text": {"default": "UP", "pattern": "[a-z]+"}, "n": {}}),
              "parameters.text.default: does not match the pattern [a-z]+"),
             (dict(ECHOIT, parameters={"n": {}, "text": {}, "TEXT": {}}),

@@ -400,6 +400,21 @@ static void test_patterns(void **state)
     expect_pattern("[a-", false, "not a valid");
     expect_pattern("a{2,1}", false, "not a valid");
     expect_pattern("(a)\\1", false, "back-references");
+    /* repetitions multiply once compiled; the cap is 1024 positions */
+    expect_pattern("^.{0,1000}$", true, NULL);
+    expect_pattern("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", true, NULL);
+    expect_pattern("[0-9]{1,3}(\\.[0-9]{1,3}){3}", true, NULL);
+    expect_pattern("[{1000}]{1000}", true, NULL);    /* braces in a bracket are members */
+    expect_pattern("a\\{100000\\}", true, NULL);  /* escaped: no interval */
+    expect_pattern("(.{1,30}){30}", true, NULL);
+    expect_pattern("((a{1000}){1000}){1000}", false, "too large once compiled");
+    expect_pattern("(.{1,100}){100}", false, "too large once compiled");
+    expect_pattern(".{0,1100}", false, "too large");
+    expect_pattern("(a{33}){33}", false, "too large");
+    expect_pattern("(((((((((((a+)+)+)+)+)+)+)+)+)+)+)+", false, "too large");
+    expect_pattern("(a{100}){10,}", false, "too large");   /* {n,} is n + 1 copies */
+    expect_pattern("((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))", false,
+                   "nested groups");
     memset(long_pattern, 'a', PARAM_PATTERN_MAX);
     long_pattern[PARAM_PATTERN_MAX] = '\0';
     expect_pattern(long_pattern, true, NULL);
