@@ -171,12 +171,13 @@ void h_command_invoke(struct req *r)
     body = req_json(r);
     if (!body)
         goto out;
-    /* The stored text was validated when it was saved; it is checked again all the same. */
+    /* The stored text was validated when it was saved; it is checked again all the same (a
+     * newer server may check more). */
     stored = jsonu_parse(c.definition, strlen(c.definition), strlen(c.definition), err,
                          sizeof err);
     if (!stored || cmd_def_parse(stored, &d, err, sizeof err)) {
-        resp_error(r, 500, "internal", "the stored command '%s' does not validate: %s", c.name,
-                   err);
+        resp_error(r, 409, "invalid_command", "the saved command '%s' does not validate any "
+                   "more (%s); save it again", c.name, err);
         goto out;
     }
     inv_body = cmd_invocation_body(&d, body, err, sizeof err);

@@ -6,6 +6,7 @@ command, the REST invoke by an API key, and `invoke -o json` in the shape of `ru
 
 import json
 import os
+import sqlite3
 
 from harness import ApiError, TetherTest
 
@@ -372,3 +373,24 @@ class Commands(TetherTest):
         lines = out.stdout.decode().splitlines()
         self.assertEqual(lines[0], "64")
         self.assertEqual(lines[1], "v0 " + "z" * 4096)
+
+    def test_stored_definition_that_no_longer_validates(self):
+        """A definition in the store that fails today's checks (written by hand here, or saved by
+        an older server) is refused at invoke with a 409 that says to save it again."""
+        self.save(ECHOIT)
+        bad = dict(ECHOIT, parameters={"text": {"pattern": "("}, "n": {}})
+        db = sqlite3.connect(os.path.join(self.server.dir, "tether.db"), timeout=10)
+        with db:
+            db.execute("UPDATE commands SET definition = ? WHERE name = 'echoit'",
+                       (json.dumps(bad),))
+        db.close()
+        invs = self.invocation_ids()
+        out = self.invoke_cli("echoit", "-p", "n=1", "-t", "cmd-1", check=1)
+        self.assertIn("the saved command 'echoit' does not validate any more", out.stderr.decode())
+        self.assertIn("save it again", out.stderr.decode())
+        with self.assertRaises(ApiError) as cm:
+            self.invoke_rest("echoit", {"n": "1"})
+        self.assertEqual(cm.exception.status, 409)
+        self.assertEqual(self.invocation_ids(), invs)
+        self.save(ECHOIT)
+        self.invoke_cli("echoit", "-p", "n=1", "-t", "cmd-1", check=0)
