@@ -220,7 +220,8 @@ int cmd_def_parse(json_t *body, struct cmd_def *d, char *err, size_t errlen)
     inv_request_free(&fields);
     if (parse_params(json_object_get(body, "parameters"), d, err, errlen))
         return -EINVAL;
-    if (params_scan(d->command, d->command_len, check_declared, &dc, err, errlen))
+    if (params_scan(d->command, d->command_len, d->interpreter, check_declared, &dc, err,
+                    errlen))
         return -EINVAL;
     d->normalized = normalize(d);
     if (!d->normalized)

@@ -17,11 +17,36 @@ static bool is_name_char(char c)
 
 static bool is_quote(char c) { return c == '\'' || c == '"'; }
 
-int params_scan(const char *cmd, size_t n, params_placeholder_fn fn, void *ud, char *err,
-                size_t errlen)
+/* Characters that must not come right before a placeholder, because they would change how the
+ * literal that replaces it is read. sh/bash: \ escapes the opening quote, $'…' is ANSI-C
+ * quoting. python3: a letter or digit makes a string prefix (f'…' evaluates {…}, r'…' keeps
+ * backslashes) or a syntax error. perl: letters make quote-like operators (q'…', qx'…', s'…'),
+ * sigils make variables ($' is a variable, then the value is code). NULL (unknown interpreter):
+ * all of them. */
+static bool bad_before(const char *interp, char c)
+{
+    bool word = is_name_char(c);
+    bool sh = !interp || !strcmp(interp, "sh") || !strcmp(interp, "bash");
+    bool py = !interp || !strcmp(interp, "python3");
+    bool pl = !interp || !strcmp(interp, "perl");
+
+    if (c == '\\' || is_quote(c))
+        return true;
+    if ((sh || pl) && c == '$')
+        return true;
+    if ((py || pl) && word)
+        return true;
+    return pl && (c == '@' || c == '%' || c == '&' || c == '*');
+}
+
+int params_scan(const char *cmd, size_t n, const char *interp, params_placeholder_fn fn,
+                void *ud, char *err, size_t errlen)
 {
     size_t i = 0;
+    int rc = params_context_check(cmd, n, interp, err, errlen);
 
+    if (rc)
+        return rc;
     while (i + 1 < n) {
         if (cmd[i] != '{' || cmd[i + 1] != '{') {
             i++;
@@ -43,11 +68,15 @@ int params_scan(const char *cmd, size_t n, params_placeholder_fn fn, void *ud, c
                      "around it would undo that)", (int)(j - start), cmd + start, i);
             return -EINVAL;
         }
-        if (fn) {
-            int rc = fn(ud, cmd + start, j - start, i);
-            if (rc)
-                return rc;
+        if (i > 0 && bad_before(interp, cmd[i - 1])) {
+            snprintf(err, errlen, "command: the placeholder {{%.*s}} at byte %zu follows '%c', "
+                     "which changes how %s reads the quoted value; put a space or an operator "
+                     "before it", (int)(j - start), cmd + start, i, cmd[i - 1],
+                     interp ? interp : "an interpreter");
+            return -EINVAL;
         }
+        if (fn && (rc = fn(ud, cmd + start, j - start, i)) != 0)
+            return rc;
         i = j + 2;
     }
     return 0;
@@ -459,7 +488,7 @@ int params_render(const char *cmd, size_t n, const char *interp,
         snprintf(err, errlen, "interpreter: must be sh, bash, python3 or perl");
         return -EINVAL;
     }
-    rc = params_scan(cmd, n, render_one, &r, err, errlen);
+    rc = params_scan(cmd, n, interp, render_one, &r, err, errlen);
     if (rc == 0)
         rc = buf_append(out, cmd + r.last, n - r.last);
     if (rc == -ENOMEM)

@@ -29,12 +29,23 @@
  * name, offset the byte offset of its "{{". A non-zero return stops the scan and is returned. */
 typedef int (*params_placeholder_fn)(void *ud, const char *name, size_t len, size_t offset);
 
-/* Finds every placeholder {{name}} (no spaces) in cmd[0..n). A "{{" that does not start one
- * is -EINVAL with err naming its byte offset. So is a placeholder written directly between quote
- * characters ('{{x}}' or "{{x}}"): the value is quoted already, and a quote around it would undo
- * that. Returns 0, -EINVAL or what fn returned. */
-int params_scan(const char *cmd, size_t n, params_placeholder_fn fn, void *ud, char *err,
-                size_t errlen);
+/* Finds every placeholder {{name}} (no spaces) in cmd[0..n), a command text for interp (NULL:
+ * any interpreter). A "{{" that does not start one is -EINVAL with err naming its byte offset.
+ * So is a placeholder written next to a quote character ('{{x}}' or "{{x}}": the value is quoted
+ * already, and quotes around it would undo that), or right after a character that changes how
+ * its literal is read: \ for every interpreter, $ for sh/bash ($'…'), a letter, digit or _ for
+ * python3 (f'…' would evaluate the value) and perl (qx'…', s'…'), and $ @ % & * for perl; and
+ * one that is not in code (params_context_check). Returns 0, -EINVAL or what fn returned. */
+int params_scan(const char *cmd, size_t n, const char *interp, params_placeholder_fn fn,
+                void *ud, char *err, size_t errlen);
+
+/* params_context.c: every placeholder of cmd[0..n) stands where interp (NULL: sh) reads code,
+ * not inside a string, a comment, a here-document or a backquoted command, where its literal
+ * would not be one value ("echo \"hi {{x}}\"" would let the shell expand $(…) in it). 0, or
+ * -EINVAL with err naming the placeholder, its offset and what it is inside. params_scan calls
+ * it. */
+int params_context_check(const char *cmd, size_t n, const char *interp, char *err,
+                         size_t errlen);
 
 /* True for "sh", "bash", "python3" and "perl". */
 bool params_interpreter_known(const char *interp);

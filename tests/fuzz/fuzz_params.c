@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     /* as a command text: every placeholder found renders */
-    if (params_scan(v, n, any_binding, &bs, err, sizeof err) == 0 && !bs.overflow &&
+    if (params_scan(v, n, interp, any_binding, &bs, err, sizeof err) == 0 && !bs.overflow &&
         params_render(v, n, interp, bs.b, bs.n, &out, err, sizeof err))
         abort();
     for (size_t i = 0; i < bs.n; i++)

@@ -136,7 +136,7 @@ static void test_definition_errors(void **state)
     expect_def_err("{\"name\":\"a\",\"command\":\"echo {{ p }}\",\"parameters\":{\"p\":{}}}",
                    "the '{{' at byte 5 does not start a placeholder");
     expect_def_err("{\"name\":\"a\",\"command\":\"echo \\\"{{p}}\\\"\",\"parameters\":{\"p\":{}}}",
-                   "next to a quote");
+                   "{{p}} at byte 6 is inside a double-quoted string");
     /* 65 parameters, and a description over the cap */
     buf_append_str(&b, "{\"name\":\"a\",\"command\":\"x\",\"parameters\":{");
     for (int i = 0; i < 65; i++)

@@ -33,11 +33,16 @@ static int collect(void *ud, const char *name, size_t len, size_t offset)
     return 0;
 }
 
-static int scan(const char *cmd, struct seen *s, char *err)
+static int scan_for(const char *interp, const char *cmd, struct seen *s, char *err)
 {
     memset(s, 0, sizeof *s);
     err[0] = '\0';
-    return params_scan(cmd, strlen(cmd), collect, s, err, 512);
+    return params_scan(cmd, strlen(cmd), interp, collect, s, err, 512);
+}
+
+static int scan(const char *cmd, struct seen *s, char *err)
+{
+    return scan_for("sh", cmd, s, err);
 }
 
 static void test_scan_finds_placeholders(void **state)
@@ -69,13 +74,104 @@ static void test_scan_finds_placeholders(void **state)
     assert_string_equal(s.names[0], name64);
 }
 
-static void expect_scan_error(const char *cmd, const char *want)
+static void expect_scan_error_for(const char *interp, const char *cmd, const char *want)
 {
     struct seen s;
     char err[512];
-    int rc = scan(cmd, &s, err);
-    if (rc != -EINVAL || !strstr(err, want))
-        fail_msg("scan of '%s': rc %d, error '%s' does not contain '%s'", cmd, rc, err, want);
+    int rc = scan_for(interp, cmd, &s, err);
+    if (rc != -EINVAL || (want && !strstr(err, want)))
+        fail_msg("%s scan of '%s': rc %d, error '%s' does not contain '%s'",
+                 interp ? interp : "any", cmd, rc, err, want ? want : "(any error)");
+}
+
+static void expect_scan_error(const char *cmd, const char *want)
+{
+    expect_scan_error_for("sh", cmd, want);
+}
+
+static void expect_scan_ok_for(const char *interp, const char *cmd)
+{
+    struct seen s;
+    char err[512];
+    if (scan_for(interp, cmd, &s, err))
+        fail_msg("%s scan of '%s' refused: %s", interp, cmd, err);
+}
+
+/* Where a placeholder may stand: in code, not in a string, comment, here-document or
+ * backquoted command. Common templates that are fine must stay fine. */
+static void test_scan_context(void **state)
+{
+    (void)state;
+    /* sh: fine */
+    expect_scan_ok_for("sh", "echo \"$(echo {{a}})\" \"${HOME}\" {{a}}");
+    expect_scan_ok_for("sh", "for f in {{a}} {{b}}; do echo \"$f\"; done");
+    expect_scan_ok_for("sh", "x=$(( 1 + 2 )); echo {{a}}");
+    expect_scan_ok_for("sh", "cat <<'EOF'\nit's not here\n\nEOF\necho {{a}}");
+    expect_scan_error_for("sh", "cat <<'EOF'\nit's {{in}} here\nEOF\necho {{a}}",
+                          "{{in}} at byte 17 is inside a here-document");
+    expect_scan_ok_for("sh", "cat <<EOF\nbody\nEOF\necho {{a}}");
+    expect_scan_ok_for("sh", "cat <<-X\n\tbody\n\tX\necho {{a}} <<< {{b}}");
+    expect_scan_ok_for("sh", "# it's a comment\necho {{a}} # also 'this'\necho {{b}}");
+    expect_scan_ok_for("sh", "echo ${x:-{{a}}} a#b {{c}} $# {{d}}");
+    expect_scan_ok_for("sh", "case {{a}} in x) echo y;; esac; (cd /tmp && ls {{b}})");
+    expect_scan_ok_for("bash", "echo $'it\\'s' {{a}} \\' {{b}} \"a\\\"b\" {{c}}");
+    expect_scan_ok_for("sh", "grep -c '^x' {{a}} | wc -l > /dev/null 2>&1 && echo \"$(date)\" {{b}}");
+    expect_scan_ok_for("sh", "echo \"$(echo \"in\" {{a}})\"");
+    /* sh: refused */
+    expect_scan_error_for("sh", "echo \"hi {{a}}\"", "{{a}} at byte 9 is inside a double-quoted "
+                          "string, where its quoted value would not be one literal; put it in "
+                          "code (close the quotes before it) or use the environment variable "
+                          "TETHER_PARAM_A there");
+    expect_scan_error_for("sh", "echo 'hi {{a}} there'", "inside a single-quoted string");
+    expect_scan_error_for("sh", "echo `echo {{a}}`", "inside a backquoted command");
+    expect_scan_error_for("bash", "echo $'a {{b}}'", "inside a $'...' string");
+    expect_scan_error_for("sh", "echo a # note {{a}}", "inside a comment");
+    expect_scan_error_for("sh", "cat <<EOF\nhello {{a}}\nEOF", "inside a here-document");
+    expect_scan_error_for("sh", "cat <<-'X'\n\t{{a}}\n\tX", "inside a here-document");
+    expect_scan_error_for("sh", "cat <<A <<B\na\nA\n{{b}}\nB\n", "{{b}} at byte 16 is inside a "
+                          "here-document");
+    expect_scan_error_for("sh", "echo \"${x:-{{a}}}\"", "inside a ${...} inside a double-quoted");
+    expect_scan_error_for("sh", "echo \"$(echo \"x {{a}}\")\"", "inside a double-quoted string");
+    /* python3 */
+    expect_scan_ok_for("python3", "import sys\nprint({{a}}, 'x', \"y\") # {{a}} in a comment\n"
+                                  "s = '''many\nlines''' + {{b}}");
+    expect_scan_error_for("python3", "print('hi {{a}}')", "inside a single-quoted string");
+    expect_scan_error_for("python3", "print(f\"hi { {{a}} }\")", "inside a double-quoted string");
+    expect_scan_error_for("python3", "s = \"\"\"\n{{a}}\n\"\"\"", "inside a triple-quoted");
+    expect_scan_error_for("python3", "s = 'it\\'s {{a}}'", "inside a single-quoted");
+    /* perl */
+    expect_scan_ok_for("perl", "my @x = (1); print $#x, {{a}}, \"\\n\";");
+    expect_scan_error_for("perl", "print \"hi {{a}}\\n\";", "inside a double-quoted string");
+    expect_scan_error_for("perl", "print `echo {{a}}`;", "inside a backquoted command");
+    expect_scan_error_for("perl", "print 1; # {{a}}\n", "inside a comment");
+}
+
+/* What may come right before a placeholder depends on the interpreter: nothing that changes
+ * how the literal after it is read. */
+static void test_scan_character_before(void **state)
+{
+    (void)state;
+    /* \ escapes the opening quote in a shell; $'…' is ANSI-C quoting in bash */
+    expect_scan_error_for("sh", "echo \\{{a}}", "follows '\\'");
+    expect_scan_error_for("bash", "echo ${{a}}", "follows '$'");
+    expect_scan_ok_for("sh", "echo v{{a}} --x={{a}} /p/{{a}}.log ({{a}}) x:{{a}}");
+    /* python3: f'…' evaluates {…}; r'…', b'…' change the escapes */
+    expect_scan_error_for("python3", "print(f{{a}})", "follows 'f'");
+    expect_scan_error_for("python3", "print(r{{a}})", "follows 'r'");
+    expect_scan_error_for("python3", "x = 1{{a}}", "follows '1'");
+    expect_scan_error_for("python3", "print(\\{{a}})", "follows '\\'");
+    expect_scan_ok_for("python3", "print({{a}}, [{{a}}], {{a}}+{{a}}, x={{a}})");
+    expect_scan_ok_for("python3", "d = {1: {{a}}}");
+    /* perl: qx'…' runs a shell, s'…' substitutes, $' and @' are variables */
+    expect_scan_error_for("perl", "print qx{{a}};", "follows 'x'");
+    expect_scan_error_for("perl", "print ${{a}};", "follows '$'");
+    expect_scan_error_for("perl", "print @{{a}};", "follows '@'");
+    expect_scan_error_for("perl", "%{{a}}", "follows '%'");
+    expect_scan_error_for("perl", "&{{a}}", "follows '&'");
+    expect_scan_ok_for("perl", "print {{a}}, ({{a}}) . {{a}}; my $x = {{a}};");
+    /* unknown interpreter: every rule */
+    expect_scan_error_for(NULL, "echo ${{a}}", "follows '$'");
+    expect_scan_error_for(NULL, "echo v{{a}}", "follows 'v'");
 }
 
 static void test_scan_errors(void **state)
@@ -96,11 +192,11 @@ static void test_scan_errors(void **state)
     name65[65] = '\0';
     snprintf(cmd, sizeof cmd, "{{%s}}", name65);
     expect_scan_error(cmd, "at most 64");
-    /* next to a quote: the quoting would be undone */
-    expect_scan_error("echo \"{{a}}\"", "{{a}} at byte 6 is written next to a quote");
-    expect_scan_error("echo '{{a}}'", "next to a quote");
-    expect_scan_error("echo \"x {{a}}\"", "next to a quote");
-    expect_scan_error("echo {{a}}'s'", "next to a quote");
+    /* inside quotes, or next to one: the quoting would be undone */
+    expect_scan_error("echo \"{{a}}\"", "{{a}} at byte 6 is inside a double-quoted string");
+    expect_scan_error("echo '{{a}}'", "inside a single-quoted string");
+    expect_scan_error("echo {{a}}'s'", "{{a}} at byte 5 is written next to a quote");
+    expect_scan_error_for("python3", "x = {{a}}\"s\"", "next to a quote");
 }
 
 static int stop_at_second(void *ud, const char *name, size_t len, size_t offset)
@@ -115,7 +211,7 @@ static void test_scan_callback_stops(void **state)
     char err[64];
     int calls = 0;
     (void)state;
-    assert_int_equal(params_scan("{{a}} {{b}} {{c}}", 17, stop_at_second, &calls, err,
+    assert_int_equal(params_scan("{{a}} {{b}} {{c}}", 17, "sh", stop_at_second, &calls, err,
                                  sizeof err), -E2BIG);
     assert_int_equal(calls, 2);
 }
@@ -463,6 +559,8 @@ int main(void)
         cmocka_unit_test(test_scan_finds_placeholders),
         cmocka_unit_test(test_scan_errors),
         cmocka_unit_test(test_scan_callback_stops),
+        cmocka_unit_test(test_scan_character_before),
+        cmocka_unit_test(test_scan_context),
         cmocka_unit_test(test_quote_forms),
         cmocka_unit_test(test_round_trip_sh),
         cmocka_unit_test(test_round_trip_bash),
