@@ -128,7 +128,8 @@ class Commands(TetherTest):
         self.assertIn(("command.save", "echoit"), actions)
         self.assertIn(("command.remove", "echoit"), actions)
         self.assertIn(("command.remove", "up2"), actions)
-        details = [a["detail"] for a in self.server.api("GET", "/v1/audit?action=command.save")["audit"]]
+        details = [a["detail"] for a in
+                   self.server.api("GET", "/v1/audit?action=command.save")["audit"]]
         self.assertTrue(any(d.startswith("created;") for d in details), details)
         self.assertTrue(any(d.startswith("replaced;") for d in details), details)
         for d in details:   # the command text is not in the trail, only its length and hash

@@ -125,7 +125,8 @@ static void test_definition_errors(void **state)
     expect_def_err("{\"name\":\"a\",\"command\":\"x\",\"parameters\":{\"p\":{\"default\":\"UP\","
                    "\"pattern\":\"[a-z]+\"}}}",
                    "parameters.p.default: does not match the pattern [a-z]+");
-    expect_def_err("{\"name\":\"a\",\"command\":\"x\",\"parameters\":{\"p\":{\"default\":\"a\\u0000\"}}}",
+    expect_def_err("{\"name\":\"a\",\"command\":\"x\","
+                   "\"parameters\":{\"p\":{\"default\":\"a\\u0000\"}}}",
                    "parameters.p.default: contains a NUL");
     expect_def_err("{\"name\":\"a\",\"command\":\"x\",\"parameters\":{\"host\":{},\"HOST\":{}}}",
                    "parameters.HOST: same environment variable TETHER_PARAM_HOST as 'host'");

@@ -260,8 +260,10 @@ static const char *const tricky[] = {
     "`touch /tmp/tether-params-pwned`", "'; touch /tmp/tether-params-pwned #", "a\nb", "\n",
     "\n\n", "x\ntouch /tmp/tether-params-pwned", "{{v}}", "{{other}}", "\"", "\"\"\"", "'''",
     "$HOME ${PATH} $0 $@ $$", "*", "~root", "-n", "--", "tab\there", "\r", "\r\n",
-    "\x01\x02\x1b[31m\x1f\x7f", "a\x04" "b\x1a\x1a\x04", "\r\n\r\n", "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80",
-    "\\x41\\u0041\\N{LATIN SMALL LETTER A}\\0", "%s %d %n", "@{[ `touch /tmp/tether-params-pwned` ]}",
+    "\x01\x02\x1b[31m\x1f\x7f", "a\x04" "b\x1a\x1a\x04", "\r\n\r\n",
+    "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80",
+    "\\x41\\u0041\\N{LATIN SMALL LETTER A}\\0", "%s %d %n",
+    "@{[ `touch /tmp/tether-params-pwned` ]}",
     "$x @ARGV %ENV", "\\\\'", "end\\", "\xc2\x85 next line \xe2\x80\xa8 ls \xe2\x80\xa9",
     "a'b\"c`d$e\\f!g#h;i&j|k<l>m(n)o{p}q[r]s*t?u~v", "__END__", "\")\nimport os\n#",
 };
