@@ -40,7 +40,8 @@ test-asan: deps
 fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTETHER_FUZZ=ON >/dev/null
 	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(FUZZ_BUILD) -j $(JOBS) --target \
-	  fuzz_json fuzz_b64 fuzz_utf8 fuzz_config fuzz_output_body fuzz_ids fuzz_sse fuzz_route >/dev/null
+	  fuzz_json fuzz_b64 fuzz_utf8 fuzz_config fuzz_output_body fuzz_ids fuzz_sse fuzz_route \
+	  fuzz_params >/dev/null
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD)
 
 # ThreadSanitizer over the threaded code: the agent's unit tests and the end-to-end suites, whose

@@ -63,6 +63,9 @@ int cli_api(struct cli *c, const char *method, const char *path, json_t *body, j
 /* Same, quiet: fills *status (0 on transport failure) and err, prints nothing. */
 int cli_api_quiet(struct cli *c, const char *method, const char *path, json_t *body,
                   json_t **out, long *status, char *err, size_t errlen);
+/* cli_api that also gives the 2xx status (201 created, 200 replaced); status may be NULL. */
+int cli_api_status(struct cli *c, const char *method, const char *path, json_t *body,
+                   json_t **out, long *status);
 /* GET of raw bytes (task output). On 2xx returns 0 with r filled (caller frees with
  * http_response_free); else prints like cli_api and returns EXIT_API. */
 int cli_get_raw(struct cli *c, const char *path, struct http_response *r, bool quiet);
@@ -150,14 +153,15 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_release(struct cli *c, int argc, char **argv);
 int cmd_top(struct cli *c, int argc, char **argv);
 int cmd_analysis(struct cli *c, int argc, char **argv);
+int cmd_commands(struct cli *c, int argc, char **argv);
 
 /* Exported option tables and usage texts for the command table (the rest of each file keeps its
  * own names private). */
 extern const struct opt_spec logs_specs[], cancel_specs[], activation_specs[], apikey_specs[],
     audit_specs[], release_specs[], agents_specs[], invocations_specs[], top_specs[],
-    analysis_specs[];
+    analysis_specs[], commands_specs[];
 extern const char logs_usage[], cancel_usage[], activation_usage[], apikey_usage[],
     audit_usage[], release_usage[], agents_usage[], invocations_usage[], top_usage[],
-    analysis_usage[];
+    analysis_usage[], commands_usage[];
 
 #endif

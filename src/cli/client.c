@@ -271,6 +271,12 @@ int cli_api_quiet(struct cli *c, const char *method, const char *path, json_t *b
 
 int cli_api(struct cli *c, const char *method, const char *path, json_t *body, json_t **out)
 {
+    return cli_api_status(c, method, path, body, out, NULL);
+}
+
+int cli_api_status(struct cli *c, const char *method, const char *path, json_t *body,
+                   json_t **out, long *status)
+{
     struct http_client *h = cli_http(c);
     struct http_response r;
     json_t *doc = NULL;
@@ -282,6 +288,8 @@ int cli_api(struct cli *c, const char *method, const char *path, json_t *body, j
         return EXIT_API;
     rc = http_call_json(h, method, path, body, &r, &doc);
     if (rc == 0 && r.status >= 200 && r.status <= 299) {
+        if (status)
+            *status = r.status;
         if (out)
             *out = doc;
         else

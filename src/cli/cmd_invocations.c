@@ -161,21 +161,6 @@ static int invocations_ls(struct cli *c, enum out_format fmt, const struct inv_f
     return 0;
 }
 
-static void print_text(FILE *f, bool tty, const char *s)
-{
-    struct buf b = BUF_INIT;
-    size_t n = strlen(s);
-
-    if (tty)
-        term_escape_text(s, n, &b);
-    else
-        buf_append(&b, s, n);
-    if (b.len && b.data[b.len - 1] != '\n')
-        buf_append_str(&b, "\n");
-    out_write(f, b.data, b.len);
-    buf_free(&b);
-}
-
 static void task_result(json_t *t, char *out, size_t n)
 {
     json_t *ec = json_object_get(t, "exit_code");
@@ -212,6 +197,11 @@ static void print_invocation(struct cli *c, json_t *inv)
     term_escape_cell(jstr(inv, "status", "?"), strlen(jstr(inv, "status", "?")), &b);
     buf_printf(&b, "\ncreated     %s by ", created);
     term_escape_cell(jstr(inv, "created_by", "?"), strlen(jstr(inv, "created_by", "?")), &b);
+    if (jstr(inv, "command_name", NULL)) {
+        buf_append_str(&b, "\nsaved cmd   ");
+        term_escape_cell(jstr(inv, "command_name", ""), strlen(jstr(inv, "command_name", "")),
+                         &b);
+    }
     rate_line(&b, "concurrency ", json_object_get(inv, "max_concurrency"));
     rate_line(&b, "max errors  ", json_object_get(inv, "max_errors"));
     buf_append_str(&b, "\ncommand     ");

@@ -180,7 +180,7 @@ static size_t count_offline(json_t *agents)
 }
 
 /* --dry-run: the server resolves the targets exactly as it would for the invocation. */
-static int run_dry(struct cli *c, const struct run_opts *o)
+int run_dry(struct cli *c, const struct run_opts *o)
 {
     static const char *const hdr[] = { "NAME", "AGENT", "STATUS", "IP" };
     json_t *res = NULL, *agents;
@@ -304,12 +304,34 @@ out:
     buf_free(&b);
 }
 
+/* Prompts when the run could need it (see confirm_possible). */
+int run_confirm(struct cli *c, const struct run_opts *o)
+{
+    return confirm_possible(o) ? confirm_run(c, o) : 0;
+}
+
+int run_follow(struct cli *c, const struct run_opts *o, json_t *inv)
+{
+    const char *inv_id = json_string_value(json_object_get(inv, "invocation_id"));
+    char line[160];
+
+    if (!inv_id || !id_valid(inv_id, ID_INVOCATION))
+        return cli_fail("the server answered without a valid invocation_id");
+    note_offline(inv);
+    if (o->no_wait) {
+        printf("%s\n", inv_id);
+        return 0;
+    }
+    snprintf(line, sizeof line, "tether: interrupted; %s keeps running. Cancel it with: "
+             "tether cancel %s", inv_id, inv_id);
+    interrupt_install(line);
+    return o->format == OUT_JSON ? run_json(c, inv_id, inv) : run_live(c, inv_id, inv);
+}
+
 int cmd_run(struct cli *c, int argc, char **argv)
 {
     struct run_opts o;
     json_t *inv = NULL;
-    const char *inv_id;
-    char line[160];
     int rc;
 
     rc = run_args_parse(&o, argc, argv);
@@ -322,24 +344,11 @@ int cmd_run(struct cli *c, int argc, char **argv)
         rc = run_dry(c, &o);
         goto out;
     }
-    if (confirm_possible(&o) && (rc = confirm_run(c, &o)) != 0)
+    if ((rc = run_confirm(c, &o)) != 0)
         goto out;
     if ((rc = cli_api(c, "POST", "/v1/invocations", o.body, &inv)) != 0)
         goto out;
-    inv_id = json_string_value(json_object_get(inv, "invocation_id"));
-    if (!inv_id || !id_valid(inv_id, ID_INVOCATION)) {
-        rc = cli_fail("the server answered without a valid invocation_id");
-        goto out;
-    }
-    note_offline(inv);
-    if (o.no_wait) {
-        printf("%s\n", inv_id);
-        goto out;
-    }
-    snprintf(line, sizeof line, "tether: interrupted; %s keeps running. Cancel it with: "
-             "tether cancel %s", inv_id, inv_id);
-    interrupt_install(line);
-    rc = o.format == OUT_JSON ? run_json(c, inv_id, inv) : run_live(c, inv_id, inv);
+    rc = run_follow(c, &o, inv);
 out:
     json_decref(inv);
     run_opts_free(&o);

@@ -30,6 +30,7 @@ static const char main_usage[] =
     "  top          live view of the agents and the tasks running now\n"
     "  analysis     what happened across the hosts of an invocation: counts, failures,\n"
     "               slowest hosts, distinct outputs\n"
+    "  commands     save commands with {{parameters}} and invoke them on agents\n"
     "  completion   print a bash or zsh completion script\n"
     "  man          print the man page (also: help --man)\n"
     "  version      print the version\n"
@@ -82,6 +83,7 @@ static const char *const activation_subs[] = { "create", NULL };
 static const char *const apikey_subs[] = { "create", "ls", "revoke", NULL };
 static const char *const release_subs[] = { "keygen", "publish", "ls", "rollout", "push",
                                             "status", NULL };
+static const char *const commands_subs[] = { "save", "ls", "show", "rm", "invoke", NULL };
 static const char *const completion_subs[] = { "bash", "zsh", NULL };
 
 static int main_help(struct cli *c, int argc, char **argv);
@@ -106,6 +108,8 @@ static const struct cli_command commands[] = {
     { "audit", cmd_audit, audit_specs, audit_usage, NULL, 0 },
     { "release", cmd_release, release_specs, release_usage, release_subs, 0 },
     { "releases", cmd_release, release_specs, release_usage, release_subs, CMD_ALIAS },
+    { "commands", cmd_commands, commands_specs, commands_usage, commands_subs, 0 },
+    { "command", cmd_commands, commands_specs, commands_usage, commands_subs, CMD_ALIAS },
     { "top", cmd_top, top_specs, top_usage, NULL, 0 },
     { "analysis", cmd_analysis, analysis_specs, analysis_usage, NULL, 0 },
     { "completion", main_completion, completion_specs, completion_usage, completion_subs,

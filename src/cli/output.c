@@ -208,3 +208,18 @@ const char *jstr(json_t *obj, const char *key, const char *def)
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : def;
 }
+
+void print_text(FILE *f, bool tty, const char *s)
+{
+    struct buf b = BUF_INIT;
+    size_t n = strlen(s);
+
+    if (tty)
+        term_escape_text(s, n, &b);
+    else
+        buf_append(&b, s, n);
+    if (b.len && b.data[b.len - 1] != '\n')
+        buf_append_str(&b, "\n");
+    out_write(f, b.data, b.len);
+    buf_free(&b);
+}

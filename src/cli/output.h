@@ -50,5 +50,7 @@ const char *jstr(json_t *obj, const char *key, const char *def);
 
 /* Writes all of data to the stream and flushes it. */
 void out_write(FILE *f, const void *data, size_t n);
+/* Prints text (escaped when tty) and a final newline if it has none. */
+void print_text(FILE *f, bool tty, const char *s);
 
 #endif

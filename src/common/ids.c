@@ -94,3 +94,29 @@ bool env_name_valid(const char *s)
             return false;
     return true;
 }
+
+bool command_name_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > COMMAND_NAME_MAX || !is_alnum(s[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(is_alnum(s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+bool param_name_valid_n(const char *s, size_t n)
+{
+    if (n < 1 || n > PARAM_NAME_MAX || !(is_alpha(s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(is_alnum(s[i]) || s[i] == '_'))
+            return false;
+    return true;
+}
+
+bool param_name_valid(const char *s)
+{
+    return s && param_name_valid_n(s, strlen(s));
+}

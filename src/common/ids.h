@@ -30,4 +30,12 @@ bool user_name_valid(const char *s);
 /* Environment variable names: [A-Za-z_][A-Za-z0-9_]{0,127} */
 bool env_name_valid(const char *s);
 
+/* Saved commands (issue 7): names [A-Za-z0-9][A-Za-z0-9_.-]{0,63}; parameter names
+ * [A-Za-z_][A-Za-z0-9_]{0,63} (param_name_valid_n: n bytes, not NUL-terminated). */
+#define COMMAND_NAME_MAX 64
+#define PARAM_NAME_MAX 64
+bool command_name_valid(const char *s);
+bool param_name_valid(const char *s);
+bool param_name_valid_n(const char *s, size_t n);
+
 #endif

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define COMMAND_MAX 65536
-#define ENV_MAX 64
-#define ENV_VALUE_MAX 4096
+#define COMMAND_MAX INV_COMMAND_MAX
+#define ENV_MAX INV_ENV_MAX
+#define ENV_VALUE_MAX INV_ENV_VALUE_MAX
 
 static const char *const body_keys[] = {
     "command", "interpreter", "targets", "user", "workdir", "env", "timeout_s", "output_limit",
@@ -247,14 +247,27 @@ static int parse_limits(json_t *l, struct inv_request *req, char *err, size_t er
     return 0;
 }
 
-int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen)
+static void request_defaults(struct inv_request *req)
 {
-    json_t *v;
-
     memset(req, 0, sizeof *req);
     req->timeout_s = 3600;
     req->output_limit = 4194304;
     req->expires_in_s = 3600;
+}
+
+int inv_fields_parse(json_t *body, struct inv_request *req, char *err, size_t errlen)
+{
+    request_defaults(req);
+    if (!json_is_object(body))
+        return fail(err, errlen, "body: must be a JSON object");
+    return parse_scalars(body, req, err, errlen);
+}
+
+int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen)
+{
+    json_t *v;
+
+    request_defaults(req);
     if (!json_is_object(body))
         return fail(err, errlen, "body: must be a JSON object");
     if (jsonu_only_keys(body, body_keys, err, errlen))

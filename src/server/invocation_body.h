@@ -10,6 +10,10 @@
 
 #include "server/targets.h"
 
+#define INV_COMMAND_MAX 65536   /* bytes of command text */
+#define INV_ENV_MAX 64          /* env variables */
+#define INV_ENV_VALUE_MAX 4096  /* bytes per env value */
+
 struct inv_request {
     const char *command;      /* borrowed from the body */
     const char *interpreter;
@@ -29,6 +33,11 @@ struct inv_request {
  * inv_request_free. */
 int inv_request_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);
 void inv_request_free(struct inv_request *req);
+
+/* Only the scalar fields (command, interpreter, user, workdir, timeout_s, output_limit,
+ * expires_in_s), with the same defaults, rules and messages; other keys are not looked at.
+ * Saved commands (command_body.c) validate their fields with it. req holds no allocation. */
+int inv_fields_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);
 
 /* Targets-only validation for POST /v1/targets/resolve: body {"targets": {...}}. */
 int inv_targets_parse(json_t *body, struct inv_request *req, char *err, size_t errlen);

@@ -57,7 +57,7 @@ static char *dump_or_null(json_t *v)
 }
 
 static int make_invocation(struct req *r, const struct inv_request *q, int64_t now,
-                           size_t ntasks, struct st_invocation *inv)
+                           size_t ntasks, const char *command_name, struct st_invocation *inv)
 {
     memset(inv, 0, sizeof *inv);
     inv->max_concurrency = dump_or_null(q->max_concurrency);
@@ -85,8 +85,9 @@ static int make_invocation(struct req *r, const struct inv_request *q, int64_t n
     inv->output_limit = q->output_limit;
     inv->created_at = now;
     inv->expires_at = now + q->expires_in_s * 1000;
+    inv->command_name = command_name ? strdup(command_name) : NULL;
     return inv->command && inv->env && inv->targets && inv->limits && (!q->workdir || inv->workdir)
-               ? 0 : -1;
+           && (!command_name || inv->command_name) ? 0 : -1;
 }
 
 /* Inserts the invocation and its tasks and queues the kicks. */
@@ -124,7 +125,9 @@ static int persist(struct req *r, struct st_invocation *inv, const struct agent_
     }
     /* The command itself is never logged: its length and a hash prefix identify it. */
     crypto_sha256_hex(inv->command, strlen(inv->command), hash);
-    snprintf(detail, sizeof detail, "command %zu bytes sha256:%.12s", strlen(inv->command), hash);
+    snprintf(detail, sizeof detail, "command %zu bytes sha256:%.12s%s%s", strlen(inv->command),
+             hash, inv->command_name ? " saved command " : "",
+             inv->command_name ? inv->command_name : "");
     return req_audit(r, inv->created_at, "invocation.create", inv->invocation_id, detail);
 }
 
@@ -155,18 +158,16 @@ static int mark_online(struct server *srv, json_t *o, const struct agent_set *s,
     return rc ? -1 : 0;
 }
 
-void h_invocation_create(struct req *r)
+int invocation_create(struct req *r, json_t *body, const char *command_name, char *inv_id)
 {
     char err[256] = "";
     struct inv_request q;
     struct agent_set set = { 0 };
     struct st_invocation inv = { 0 };
     bool *selected = NULL;
-    json_t *body = req_json(r);
     int64_t now = tm_now_ms();
+    int rc = -1;
 
-    if (!body)
-        return;
     if (inv_request_parse(body, &q, err, sizeof err)) {
         resp_error(r, 400, "bad_request", "%s", err);
         goto out;
@@ -183,21 +184,36 @@ void h_invocation_create(struct req *r)
     size_t ntasks = 0;
     for (size_t i = 0; i < set.n; i++)
         ntasks += selected[i];
-    if (make_invocation(r, &q, now, ntasks, &inv) || persist(r, &inv, &set, selected)) {
+    if (make_invocation(r, &q, now, ntasks, command_name, &inv) ||
+        persist(r, &inv, &set, selected)) {
         resp_error(r, 503, "unavailable", "store not writable");
         goto out;
     }
     log_info("invocations: %s created by %s", inv.invocation_id, r->who);
     json_t *o = render_invocation_load(r->srv->st, &inv, true, false);
-    if (o && mark_online(r->srv, o, &set, selected, now) == 0)
-        resp_json(r, 201, o);
-    else
+    if (!o || mark_online(r->srv, o, &set, selected, now) != 0) {
         resp_error(r, 503, "unavailable", "store not readable");
+        goto out;
+    }
+    resp_json(r, 201, o);
+    if (inv_id)
+        snprintf(inv_id, ID_BUF, "%s", inv.invocation_id);
+    rc = 0;
 out:
     free(selected);
     agent_set_free(&set);
     st_invocation_free(&inv);
     inv_request_free(&q);
+    return rc;
+}
+
+void h_invocation_create(struct req *r)
+{
+    json_t *body = req_json(r);
+
+    if (!body)
+        return;
+    invocation_create(r, body, NULL, NULL);
     json_decref(body);
 }
 

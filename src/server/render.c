@@ -167,7 +167,8 @@ json_t *render_invocation(struct store *st, const struct st_invocation *inv,
     if (o)
         json_object_set(o, "limits", limits);
     if (!o || json_object_set_new(o, "max_concurrency", rate_setting(inv->max_concurrency)) ||
-        json_object_set_new(o, "max_errors", rate_setting(inv->max_errors)))
+        json_object_set_new(o, "max_errors", rate_setting(inv->max_errors)) ||
+        json_object_set_new(o, "command_name", str_or_null(inv->command_name)))
         goto fail;
     if (with_tasks) {
         arr = json_array();

@@ -54,6 +54,14 @@ const struct route route_table[] = {
     { M_POST, "/v1/releases/{version}/push", CRED_ADMIN, true, h_release_push },
     { M_GET, "/v1/releases/{version}/status", CRED_VIEWER, false, h_release_status },
 
+    /* Saved commands with {{parameters}} (issue 7): read like invocations (viewer), changed and
+     * invoked by operators. */
+    { M_POST, "/v1/commands", CRED_OPERATOR, true, h_command_save },
+    { M_GET, "/v1/commands", CRED_VIEWER, false, h_commands_list },
+    { M_GET, "/v1/commands/{name}", CRED_VIEWER, false, h_command_show },
+    { M_DELETE, "/v1/commands/{name}", CRED_OPERATOR, true, h_command_delete },
+    { M_POST, "/v1/commands/{name}/invoke", CRED_OPERATOR, true, h_command_invoke },
+
     /* Read only: no route writes or deletes audit rows. */
     { M_GET, "/v1/audit", CRED_ADMIN, false, h_audit_list },
 

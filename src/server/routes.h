@@ -75,6 +75,11 @@ void h_release_push(struct req *r);
 void h_release_status(struct req *r);
 void h_tasks_list(struct req *r);
 void h_invocation_analysis(struct req *r);
+void h_command_save(struct req *r);
+void h_commands_list(struct req *r);
+void h_command_show(struct req *r);
+void h_command_delete(struct req *r);
+void h_command_invoke(struct req *r);
 
 /* The route of the agent WebSocket upgrade: ws.c authenticates the upgrade against its `need`. */
 #define ROUTE_AGENT_WS "/v1/agent/ws"

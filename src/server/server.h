@@ -223,6 +223,11 @@ int guard_client_cert(struct server *srv, struct lws *wsi, const char *agent_id,
 int req_audit(struct req *r, int64_t at, const char *action, const char *target,
               const char *detail);
 
+/* invocations.c: creates an invocation from a POST /v1/invocations body (validated here) and
+ * answers 201 with it, or the error; command_name (NULL: ad hoc) is recorded on it. 0 with
+ * inv_id (ID_BUF bytes, may be NULL) filled, or -1 after answering the error. */
+int invocation_create(struct req *r, json_t *body, const char *command_name, char *inv_id);
+
 /* tick.c */
 void tick_start(struct server *srv);
 

@@ -7,7 +7,7 @@ build=$1; shift
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 work=${FUZZ_WORK:-$build/fuzz-work}
-targets=${*:-"json b64 utf8 config output_body ids sse route"}
+targets=${*:-"json b64 utf8 config output_body ids sse route params"}
 status=0
 for t in $targets; do
     mkdir -p "$work/$t"

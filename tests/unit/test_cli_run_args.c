@@ -178,6 +178,77 @@ static void test_help(void **state)
     run_opts_free(&o);
 }
 
+/* `commands invoke`: the same parser, run's targeting and rate options only, --param. */
+static int parse_invoke(struct run_opts *o, const char *const *args)
+{
+    char *argv[64];
+    int argc = 0;
+
+    argv[argc++] = "invoke";
+    while (*args)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    return invoke_args_parse(o, argc, argv);
+}
+
+static void test_invoke_args(void **state)
+{
+    struct run_opts o;
+    const char *a[] = { "-t", "web-1,web-2", "echoit", "--param", "text=it's $(id)", "-p",
+                        "n=", "--param=x_1=a=b", "--exclude", "tag:role=db",
+                        "--max-concurrency", "50%", "--max-errors", "1", "-o", "json", NULL };
+    (void)state;
+
+    assert_int_equal(parse_invoke(&o, a), 0);
+    assert_string_equal(o.name, "echoit");
+    assert_string_equal(o.cmd, "commands invoke");
+    assert_int_equal(o.format, OUT_JSON);
+    assert_body(&o, "{\"max_concurrency\":\"50%\",\"max_errors\":1,\"params\":{\"n\":\"\","
+                    "\"text\":\"it's $(id)\",\"x_1\":\"a=b\"},\"targets\":{\"agents\":"
+                    "[\"web-1\",\"web-2\"],\"exclude_tags\":{\"role\":\"db\"}}}");
+    run_opts_free(&o);
+
+    const char *b[] = { "up", "--all", "--no-wait", "--dry-run", NULL };
+    assert_int_equal(parse_invoke(&o, b), 0);
+    assert_true(o.no_wait);
+    assert_true(o.dry_run);
+    assert_body(&o, "{\"targets\":{\"all\":true}}");
+    run_opts_free(&o);
+
+    const char *h[] = { "--help", NULL };
+    assert_int_equal(parse_invoke(&o, h), 0);
+    assert_true(o.help);
+    run_opts_free(&o);
+}
+
+static void test_invoke_errors(void **state)
+{
+    struct run_opts o;
+    (void)state;
+    const char *const cases[][8] = {
+        { "--all", NULL },                                  /* no name */
+        { "bad/name", "--all", NULL },                      /* not a command name */
+        { "a", "b", "--all", NULL },                        /* two names */
+        { "a", NULL },                                      /* no targets */
+        { "a", "--all", "--param", "noeq", NULL },          /* not NAME=VALUE */
+        { "a", "--all", "--param", "1x=v", NULL },          /* bad parameter name */
+        { "a", "--all", "--param", "p=1", "--param", "p=2", NULL },   /* twice */
+        { "a", "--all", "--param", "p=\xff", NULL },        /* not UTF-8 */
+        /* run's other options are not invoke's: the definition fixes them */
+        { "a", "--all", "--user", "root", NULL },
+        { "a", "--all", "--env", "A=b", NULL },
+        { "a", "--all", "--timeout", "5", NULL },
+        { "a", "--all", "--interpreter", "sh", NULL },
+        { "a", "--all", "--no-wait", "-o", "json", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (parse_invoke(&o, cases[i]) != EXIT_USAGE)
+            fail_msg("case %zu (%s %s %s) was accepted", i, cases[i][0], cases[i][1],
+                     cases[i][2] ? cases[i][2] : "");
+        run_opts_free(&o);
+    }
+}
+
 static json_t *task(const char *name, const char *status, json_t *exit_code, const char *sig,
                     const char *err)
 {
@@ -232,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_issue7_forms),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_invoke_args),
+        cmocka_unit_test(test_invoke_errors),
         cmocka_unit_test(test_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,12 +63,35 @@ static void test_table_auth(void **state)
     }
 }
 
+/* Saved commands: operators read and write them; invoke is its own route under the name. */
+static void test_commands_routes(void **state)
+{
+    char p[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX];
+    bool known;
+    const struct route *rt;
+    (void)state;
+    rt = route_find(route_table, M_POST, "/v1/commands/echo.it/invoke", p, &known);
+    assert_non_null(rt);
+    assert_ptr_equal(rt->handler, h_command_invoke);
+    assert_string_equal(p[0], "echo.it");
+    assert_int_equal(rt->need, CRED_OPERATOR);
+    assert_true(rt->writes);
+    rt = route_find(route_table, M_GET, "/v1/commands/echo.it", p, &known);
+    assert_non_null(rt);
+    assert_int_equal(rt->need, CRED_VIEWER);
+    rt = route_find(route_table, M_DELETE, "/v1/commands/x", p, &known);
+    assert_ptr_equal(rt->handler, h_command_delete);
+    assert_null(route_find(route_table, M_PATCH, "/v1/commands/x", p, &known));
+    assert_true(known);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_table_auth),
+        cmocka_unit_test(test_commands_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

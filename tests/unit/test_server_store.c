@@ -335,6 +335,65 @@ static void test_rate_control(void **state)
     }
 }
 
+/* Saved commands: insert vs replace, per-tenant names, listing by name, delete; invocations
+ * record the command they came from (NULL for ad-hoc ones). */
+static void test_saved_commands(void **state)
+{
+    struct fx *f = *state;
+    struct st_command c, *list = NULL;
+    struct st_invocation inv = { 0 }, got;
+    size_t n = 0;
+    bool created = false;
+
+    assert_int_equal(store_tenant_ensure(f->st, "other", 1), 0);
+    assert_int_equal(store_command_get(f->st, T, "b", &c), -ENOENT);
+    assert_int_equal(store_command_put(f->st, T, "b", "{\"v\":1}", "alice", 10, &created), 0);
+    assert_true(created);
+    assert_int_equal(store_command_put(f->st, T, "a", "{\"v\":0}", "alice", 11, &created), 0);
+    assert_int_equal(store_command_put(f->st, "other", "b", "{\"v\":9}", "eve", 12, &created), 0);
+    assert_true(created);
+    assert_int_equal(store_command_put(f->st, T, "b", "{\"v\":2}", "bob", 20, &created), 0);
+    assert_false(created);
+    assert_int_equal(store_command_get(f->st, T, "b", &c), 0);
+    assert_string_equal(c.definition, "{\"v\":2}");
+    assert_int_equal(c.created_at, 10);
+    assert_int_equal(c.updated_at, 20);
+    assert_string_equal(c.created_by, "alice");
+    assert_string_equal(c.updated_by, "bob");
+    st_command_free(&c);
+    assert_int_equal(store_command_list(f->st, T, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "a");
+    assert_string_equal(list[1].name, "b");
+    st_command_array_free(list, n);
+    assert_int_equal(store_command_delete(f->st, T, "b"), 0);
+    assert_int_equal(store_command_delete(f->st, T, "b"), -ENOENT);
+    assert_int_equal(store_command_get(f->st, "other", "b", &c), 0);   /* the other tenant's */
+    st_command_free(&c);
+
+    assert_int_equal(store_invocation_get(f->st, T, f->inv_id, &got), 0);
+    assert_null(got.command_name);
+    st_invocation_free(&got);
+    assert_int_equal(id_new(ID_INVOCATION, inv.invocation_id), 0);
+    snprintf(inv.tenant_id, sizeof inv.tenant_id, "%s", T);
+    inv.command = "echo 'x'";
+    inv.command_name = "a";
+    snprintf(inv.interpreter, sizeof inv.interpreter, "sh");
+    snprintf(inv.user, sizeof inv.user, "root");
+    snprintf(inv.created_by, sizeof inv.created_by, "admin");
+    inv.timeout_s = 60;
+    inv.output_limit = 100;
+    inv.created_at = 2000;
+    inv.expires_at = 100000;
+    assert_int_equal(store_invocation_insert(f->st, &inv), 0);
+    assert_int_equal(store_invocation_get(f->st, T, inv.invocation_id, &got), 0);
+    assert_string_equal(got.command_name, "a");
+    json_t *o = render_invocation(f->st, &got, NULL, 0, false, false);
+    assert_string_equal(json_string_value(json_object_get(o, "command_name")), "a");
+    json_decref(o);
+    st_invocation_free(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saved_commands, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

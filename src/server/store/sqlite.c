@@ -92,6 +92,14 @@ static const char *const migrations[] = {
     "ALTER TABLE invocations ADD COLUMN max_errors TEXT;"
     "ALTER TABLE invocations ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE invocations ADD COLUMN error_limit INTEGER NOT NULL DEFAULT -1;",
+
+    /* 7: issue 7: saved commands (the validated definition as JSON text) and, on each
+     * invocation, the saved command it came from (NULL: an ad-hoc run). */
+    "CREATE TABLE commands(tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id),"
+    "  name TEXT NOT NULL, definition TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL, created_by TEXT NOT NULL, updated_by TEXT NOT NULL,"
+    "  PRIMARY KEY(tenant_id, name));"
+    "ALTER TABLE invocations ADD COLUMN command_name TEXT;",
 };
 
 int sq_fail(struct store *st, const char *what)

@@ -11,7 +11,7 @@
 #define INV_COLS                                                                             \
     "invocation_id, tenant_id, command, interpreter, user, workdir, env, targets, timeout_s, " \
     "output_limit, expires_at, created_at, created_by, cancel_requested, limits, "       \
-    "max_concurrency, max_errors, concurrency_limit, error_limit"
+    "max_concurrency, max_errors, concurrency_limit, error_limit, command_name"
 
 #define TASK_COLS                                                                            \
     "task_id, invocation_id, agent_id, tenant_id, status, cancel_requested, exit_code, signal, " \
@@ -29,8 +29,9 @@ void st_invocation_free(struct st_invocation *inv)
     free(inv->limits);
     free(inv->max_concurrency);
     free(inv->max_errors);
+    free(inv->command_name);
     inv->command = inv->workdir = inv->env = inv->targets = inv->limits = NULL;
-    inv->max_concurrency = inv->max_errors = NULL;
+    inv->max_concurrency = inv->max_errors = inv->command_name = NULL;
 }
 
 void st_invocation_array_free(struct st_invocation *a, size_t n)
@@ -65,9 +66,11 @@ static int read_invocation(sqlite3_stmt *s, void *row)
     v->max_errors = sq_col_dup(s, 16);
     v->concurrency_limit = sqlite3_column_int64(s, 17);
     v->error_limit = sqlite3_column_int64(s, 18);
+    v->command_name = sq_col_dup(s, 19);
     if (!v->command || !v->env || !v->targets || !v->limits ||
         (sqlite3_column_type(s, 15) != SQLITE_NULL && !v->max_concurrency) ||
-        (sqlite3_column_type(s, 16) != SQLITE_NULL && !v->max_errors)) {
+        (sqlite3_column_type(s, 16) != SQLITE_NULL && !v->max_errors) ||
+        (sqlite3_column_type(s, 19) != SQLITE_NULL && !v->command_name)) {
         st_invocation_free(v);
         return -ENOMEM;
     }
@@ -77,7 +80,7 @@ static int read_invocation(sqlite3_stmt *s, void *row)
 int store_invocation_insert(struct store *st, const struct st_invocation *v)
 {
     sqlite3_stmt *s = sq_prep(st, "INSERT INTO invocations(" INV_COLS ") VALUES(?,?,?,?,?,?,?,?,"
-                                  "?,?,?,?,?,?,?,?,?,?,?)");
+                                  "?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, v->invocation_id);
@@ -99,6 +102,7 @@ int store_invocation_insert(struct store *st, const struct st_invocation *v)
     sq_bind_text(s, 17, v->max_errors);
     sqlite3_bind_int64(s, 18, v->concurrency_limit);
     sqlite3_bind_int64(s, 19, v->error_limit);
+    sq_bind_text(s, 20, v->command_name);
     return sq_done(st, s);
 }
 
@@ -186,7 +190,10 @@ static int inv_filter_where(const struct st_inv_filter *f, struct buf *sql, stru
     }
     if (f->command && *f->command) {
         args[*nargs] = (struct sq_arg){ f->command, 0 };
-        rc |= buf_printf(sql, " AND instr(i.command, ?%d) > 0", ++*nargs + 1);
+        ++*nargs;
+        /* the text anywhere in the command, or exactly the saved command it came from */
+        rc |= buf_printf(sql, " AND (instr(i.command, ?%d) > 0 OR i.command_name = ?%d)",
+                         *nargs + 1, *nargs + 1);
     }
     if (f->status && *f->status) {
         size_t k = 0, n = sizeof inv_status_clauses / sizeof inv_status_clauses[0];

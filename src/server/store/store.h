@@ -57,6 +57,7 @@ struct st_invocation {
     char *max_errors;           /* JSON text as given, NULL: none */
     int64_t concurrency_limit;  /* tasks dispatched/running at once; 0: unlimited */
     int64_t error_limit;        /* unsuccessful tasks tolerated; -1: unlimited */
+    char *command_name;         /* the saved command it was invoked from; NULL: ad hoc */
 };
 
 struct st_task {
@@ -259,6 +260,28 @@ int store_update_state_set(struct store *st, const char *tenant, const char *age
                            const char *state, const char *target, int64_t now);
 int store_update_state_get(struct store *st, const char *tenant, const char *agent_id,
                            char state[128], char target[32]);
+
+/* Saved commands (issue 7, sqlite_commands.c): the definition is the validated JSON text
+ * (command_body.c); names are unique per tenant. Strings owned (st_command_free). */
+struct st_command {
+    char name[72];
+    char *definition;
+    int64_t created_at, updated_at;
+    char created_by[64], updated_by[64];
+};
+void st_command_free(struct st_command *c);
+void st_command_array_free(struct st_command *c, size_t n);
+/* Saves name's definition, replacing an existing one (which keeps its created_at/by);
+ * *created is true when there was none. */
+int store_command_put(struct store *st, const char *tenant, const char *name,
+                      const char *definition, const char *who, int64_t now, bool *created);
+int store_command_get(struct store *st, const char *tenant, const char *name,
+                      struct st_command *out);
+/* Every command of the tenant sorted by name; *out freed with st_command_array_free. */
+int store_command_list(struct store *st, const char *tenant, struct st_command **out,
+                       size_t *n);
+/* -ENOENT when the tenant has no command of that name. */
+int store_command_delete(struct store *st, const char *tenant, const char *name);
 
 const char *role_name(enum role r);
 enum role role_parse(const char *s);
