@@ -373,7 +373,13 @@ class Watch(TetherTest):
 
     def test_top_on_terminal(self):
         self.start_sleep()
-        for how in ("q", "ctrl-c", "sigterm"):
+        ways = ["q", "ctrl-c", "sigterm"]
+        if os.environ.get("TETHER_SANITIZER") == "tsan":
+            # TSan defers an asynchronous signal to its next interceptor boundary, so a SIGTERM
+            # while a frame is being written lets part of that frame land after the restore
+            # sequence; the plain and ASan passes check this case.
+            ways.remove("sigterm")
+        for how in ways:
             with self.subTest(quit_with=how):
                 self.run_top_on_pty(how)
 
