@@ -162,7 +162,8 @@ static struct top_size terminal_size(void)
     return size;
 }
 
-/* Waits up to ms for a key; true when it was q (quit). Other keys refresh at once. */
+/* Waits up to ms for a key; true when it was q or a signal asked to quit. Other keys refresh at
+ * once. */
 static bool wait_key(bool keys, int64_t ms)
 {
     struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
@@ -174,6 +175,8 @@ static bool wait_key(bool keys, int64_t ms)
         ssize_t n;
         int r;
 
+        if (interrupt_requested())
+            return true;
         if (left <= 0 || resized)
             return false;
         r = poll(keys ? &p : NULL, keys ? 1 : 0, (int)left);
@@ -236,6 +239,10 @@ static int top_live(struct cli *c, int64_t interval_ms)
 
         resized = 0;
         fetch(c, &s, false);
+        if (interrupt_requested()) {
+            snapshot_free(&s);
+            break;
+        }
         size = terminal_size();
         buf_reset(&frame);
         if (buf_append_str(&frame, "\x1b[H") || render(c, &s, &size, "\x1b[K\n", &frame) ||

@@ -21,6 +21,11 @@ static size_t restore_len;
 static int restore_out = -1, restore_in = -1;
 static struct termios restore_mode;
 static int interrupt_status = EXIT_INTERRUPTED;
+/* Full-screen mode: the first signal only asks the view's loop to leave (it owns the screen and
+ * stdout's buffer, so it puts both back in order); a second one, should the loop be stuck in a
+ * request, restores and exits from here. */
+static bool restore_deferred;
+static volatile sig_atomic_t quit_requested;
 
 static void on_interrupt(int sig)
 {
@@ -28,6 +33,10 @@ static void on_interrupt(int sig)
     ssize_t w;
 
     (void)sig;
+    if (restore_deferred && !quit_requested) {
+        quit_requested = 1;
+        return;
+    }
     /* write(2), tcsetattr(3) and _exit(2) are async-signal-safe */
     if (restore_out >= 0 && restore_len) {
         w = write(restore_out, restore_seq, restore_len);
@@ -74,7 +83,13 @@ void interrupt_install_restore(int out_fd, const char *seq, int in_fd,
     }
     interrupt_len[0] = interrupt_len[1] = 0;
     interrupt_status = EXIT_OK;
+    restore_deferred = true;
     install_handler();
+}
+
+bool interrupt_requested(void)
+{
+    return quit_requested != 0;
 }
 
 void interrupt_install(const char *line)

@@ -15,10 +15,13 @@ void interrupt_install(const char *line);
 /* true while a progress line is on the terminal: the message then replaces that line. */
 void interrupt_erase_line(bool erase);
 
-/* For a full-screen view, where Ctrl-C is the normal way out: on SIGINT or SIGTERM the handler
- * writes seq (copied, at most 63 bytes) to out_fd, puts terminal in_fd back into mode (when mode
- * is not NULL) and exits 0, printing no line. */
+/* For a full-screen view, where Ctrl-C is the normal way out: the first SIGINT or SIGTERM only
+ * sets the flag interrupt_requested() reads (installed without SA_RESTART, so a waiting poll()
+ * returns EINTR) and the view leaves the screen itself. A second signal writes seq (copied, at
+ * most 63 bytes) to out_fd, puts terminal in_fd back into mode (when mode is not NULL) and exits
+ * 0, printing no line. */
 void interrupt_install_restore(int out_fd, const char *seq, int in_fd,
                                const struct termios *mode);
+bool interrupt_requested(void);
 
 #endif

@@ -11,7 +11,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import BIN, SLOW, TetherTest
+from harness import BIN, SLOW, TetherTest, wait_for
 
 IS_ROOT = os.geteuid() == 0
 HAVE_USERADD = shutil.which("useradd") is not None
@@ -72,6 +72,10 @@ class Hardening(TetherTest):
         self.assertEqual(mode(os.path.join(a.dir, "tasks")), 0o711)
         tdir = os.path.join(a.dir, "tasks", t["task_id"])
         self.assertEqual(mode(tdir), 0o711)
+        # The agent drops the script (0700, the task user's) and the spool once the server has
+        # the result, a moment after the finish the test saw; what stays must be 0600.
+        wait_for(lambda: not {"script", "output"} & set(os.listdir(tdir)),
+                 what="script and spool removed after finish")
         for name in os.listdir(tdir):
             self.assertEqual(mode(os.path.join(tdir, name)), 0o600, name)
 
