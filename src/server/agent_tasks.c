@@ -70,6 +70,9 @@ void h_agent_pull(struct req *r)
         resp_error(r, 503, "unavailable", "store not writable");
         goto out;
     }
+    /* Not held for the commit: should it fail, the tasks are pending again and the agent, which
+     * journals them by id, takes a repeated offer as the same task (start accepts pending). */
+    r->no_commit_wait = true;
     resp_json(r, 200, resp);
 out:
     json_decref(body);
@@ -91,8 +94,12 @@ void h_agent_start(struct req *r)
         resp_error(r, 400, "bad_request", "%s", started ? "started_at: not an RFC 3339 time" : err);
         goto out;
     }
-    if (!answer_code(r, taskops_start(r->srv->st, r->agent_id, id, tm_now_ms(), &r->events)))
+    if (!answer_code(r, taskops_start(r->srv->st, r->agent_id, id, tm_now_ms(), &r->events))) {
+        /* Not held for the commit either: a lost "running" leaves the task dispatched, and
+         * finish is accepted from any state that is not final. The shim starts meanwhile. */
+        r->no_commit_wait = true;
         resp_json(r, 200, json_pack("{s:s}", "status", "running"));
+    }
 out:
     json_decref(body);
 }

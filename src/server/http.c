@@ -131,7 +131,7 @@ json_t *req_json(struct req *r)
 
 void req_respond(struct req *r)
 {
-    if (r->srv->txn_open) {
+    if (r->srv->txn_open && !r->no_commit_wait) {
         commit_wait(r->srv, r);
         return;
     }

@@ -98,6 +98,9 @@ struct req {
 
     /* Waiting for the group commit. */
     bool waiting;
+    /* Answer without waiting for the commit: only for writes the agent may safely see undone
+     * (pull's lease, start's running), see docs/decisions.md. */
+    bool no_commit_wait;
     struct req *wprev, *wnext;
 
     struct sse_conn *sse;

@@ -51,7 +51,7 @@ int journal_dir(const char *data_dir, const char *task_id, char *out, size_t n)
 
 int journal_create(const char *data_dir, const char *task_id, const char *json, size_t len)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 16], parent[PATH_MAX];
+    char dir[PATH_MAX], path[PATH_MAX + 16];
     int rc = journal_dir(data_dir, task_id, dir, sizeof dir);
 
     if (rc)
@@ -60,12 +60,56 @@ int journal_create(const char *data_dir, const char *task_id, const char *json, 
         return -errno; /* EEXIST: a duplicate delivery */
     if (chmod(dir, 0711) < 0) /* umask may have narrowed it */
         return -errno;
-    snprintf(parent, sizeof parent, "%s/tasks", data_dir);
-    rc = fsync_dir(parent);
-    if (rc)
-        return rc;
     snprintf(path, sizeof path, "%s/task.json", dir);
-    return fs_write_atomic(path, json, len, 0600, true);
+    /* not fsync'd yet: journal_mark_spawned makes the whole entry durable before the shim runs,
+     * and a task that never ran may be forgotten by a machine crash (the server offers it again
+     * or its lease runs out) */
+    return fs_write_atomic(path, json, len, 0600, false);
+}
+
+int journal_mark_spawned(const char *dir)
+{
+    char path[PATH_MAX + 16], parent[PATH_MAX];
+    char *slash;
+    int fd, rc = 0;
+
+    if (snprintf(path, sizeof path, "%s/task.json", dir) >= (int)sizeof path ||
+        snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent)
+        return -ENAMETOOLONG;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (!rc)
+        rc = journal_mark_fast(dir, "spawned");
+    /* one sync of the directory covers both names (task.json and spawned); then the entry
+     * itself in DATA/tasks */
+    if (!rc)
+        rc = fsync_dir(dir);
+    slash = strrchr(parent, '/');
+    if (!rc && slash && slash != parent) {
+        *slash = '\0';
+        rc = fsync_dir(parent);
+    }
+    return rc;
+}
+
+int journal_sync_result(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    int fd, rc = 0;
+
+    if (snprintf(path, sizeof path, "%s/result", dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc ? rc : fsync_dir(dir);
 }
 
 int journal_mark(const char *dir, const char *name, const char *content)

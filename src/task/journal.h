@@ -1,7 +1,8 @@
 /*
  * The task journal: DATA/tasks/<task_id>/ per task the agent ever accepted. The directory's
- * existence is the dedupe record (mkdir is atomic), task.json is written durably before start is
- * acknowledged, and marker files record progress:
+ * existence is the dedupe record (mkdir is atomic), task.json is written at once and made durable
+ * together with the spawned marker, just before the shim is forked, and marker files record
+ * progress:
  *   task.json  the validated task (plus agent fields)   spawned   the shim was about to be forked
  *   shim.pid   "pid starttime" written by the shim      result    the shim's verdict (atomic)
  *   output     the spool                                upload.log chunks sent (see upload_log.h)
@@ -30,8 +31,15 @@ enum journal_state {
 int journal_init(const char *data_dir);
 /* Writes DATA/tasks/ID into out. Returns 0 or -ENAMETOOLONG/-EINVAL (bad id). */
 int journal_dir(const char *data_dir, const char *task_id, char *out, size_t n);
-/* Creates the entry and writes task.json durably. -EEXIST if the id is already journaled. */
+/* Creates the entry and writes task.json (not yet durable). -EEXIST if the id is already
+ * journaled. */
 int journal_create(const char *data_dir, const char *task_id, const char *json, size_t len);
+/* Before the shim is forked: makes task.json, the new spawned marker and the entry itself
+ * durable (three fsyncs: the file, the entry's directory, DATA/tasks). Returns 0 or -errno. */
+int journal_mark_spawned(const char *dir);
+/* fsyncs DIR/result and DIR: the shim leaves its verdict to the page cache, and the worker makes
+ * it durable only when the server has not taken it (finish not acknowledged). */
+int journal_sync_result(const char *dir);
 /* Creates DIR/name durably (content may be NULL). Returns 0 or -errno. */
 int journal_mark(const char *dir, const char *name, const char *content);
 /* Same, not fsync'd: for markers whose loss is harmless (re-reported idempotently). */

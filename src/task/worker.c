@@ -60,7 +60,7 @@ static int post_start(struct worker *w)
 
 static int spawn(struct worker *w)
 {
-    int rc = journal_mark(w->job->dir, "spawned", NULL);
+    int rc = journal_mark_spawned(w->job->dir);
 
     if (rc)
         return rc;
@@ -270,8 +270,13 @@ static void work(struct worker *w)
     }
     if (w->job->mode != WORKER_INVALID && uploader_pump(&w->up, true) == -ECANCELED)
         return;
-    if (post_finish(w) == 0)
+    if (post_finish(w) == 0) {
         mark_finished(w);
+    } else if (w->job->mode != WORKER_INVALID && journal_has(w->job->dir, "result") &&
+               journal_sync_result(w->job->dir) != 0) {
+        /* stopping before the server took the verdict: the next start reports it from disk */
+        log_error("task %s: cannot make its result durable", w->job->task_id);
+    }
 }
 
 void *worker_main(void *arg)

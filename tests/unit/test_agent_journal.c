@@ -61,7 +61,8 @@ static void reattach_decisions(void **state)
     journal_create(data, ID, "{}", 2);
     journal_dir(data, ID, dir, sizeof dir);
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_NEW);
-    journal_mark(dir, "spawned", NULL);
+    assert_int_equal(journal_sync_result(dir), -ENOENT); /* nothing to sync yet */
+    assert_int_equal(journal_mark_spawned(dir), 0);
     /* spawned, no pid file, no result: the shim may have run: never again */
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_LOST);
     /* a live process with the right start time is adopted */
@@ -74,10 +75,24 @@ static void reattach_decisions(void **state)
     snprintf(pidtext, sizeof pidtext, "%d %llu\n", (int)getpid(), (unsigned long long)start + 1);
     journal_mark(dir, "shim.pid", pidtext);
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_LOST);
-    journal_mark(dir, "result", "{}");
+    journal_mark_fast(dir, "result");
+    assert_int_equal(journal_sync_result(dir), 0);
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_REPORT);
     journal_mark(dir, "finished", NULL);
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_FINISHED);
+}
+
+/* spawned needs a task.json to make durable: an entry without one is refused, not marked */
+static void spawned_needs_task(void **state)
+{
+    const char *data = *state;
+    char dir[PATH_MAX];
+
+    journal_create(data, ID, "{}", 2);
+    journal_dir(data, ID, dir, sizeof dir);
+    assert_int_equal(journal_mark_spawned(dir), 0);
+    assert_true(journal_has(dir, "spawned"));
+    assert_int_equal(journal_mark_spawned("/nonexistent/tasks/" ID), -ENOENT);
 }
 
 static void gc_keeps_recent(void **state)
@@ -132,6 +147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_and_dedupe, setup, teardown),
         cmocka_unit_test_setup_teardown(reattach_decisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(spawned_needs_task, setup, teardown),
         cmocka_unit_test_setup_teardown(gc_keeps_recent, setup, teardown),
         cmocka_unit_test_setup_teardown(upload_log_resume, setup, teardown),
     };
