@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define OUTPUT_CHUNK_MAX 65536
+#define OUTPUT_BATCH_MAX 16
 
 static void touch_agent(struct req *r)
 {
@@ -104,23 +105,21 @@ out:
     json_decref(body);
 }
 
-/* The general path: full JSON parse with messages that name the field. */
-static int output_body_slow(struct req *r, struct output_body *o, json_t **hold)
+/* One chunk object of the general path; err names what is wrong. */
+static int chunk_slow(json_t *obj, struct output_body *o, char *err, size_t errlen)
 {
     static const char *const keys[] = { "seq", "stream", "data", NULL };
-    char err[256] = "";
     const char *stream = NULL, *data = NULL;
-    json_t *body = req_json(r);
 
-    if (!body)
-        return -1;
-    *hold = body;
     o->seq = -1;
-    if (jsonu_only_keys(body, keys, err, sizeof err) ||
-        jsonu_int(body, "seq", 0, INT64_MAX / 2, &o->seq, err, sizeof err) ||
-        jsonu_str(body, "stream", &stream, err, sizeof err) ||
-        jsonu_str(body, "data", &data, err, sizeof err)) {
-        resp_error(r, 400, "bad_request", "%s", err[0] ? err : "seq, stream and data are required");
+    if (!json_is_object(obj))
+        return snprintf(err, errlen, "chunks: every element must be an object"), -1;
+    if (jsonu_only_keys(obj, keys, err, errlen) ||
+        jsonu_int(obj, "seq", 0, INT64_MAX / 2, &o->seq, err, errlen) ||
+        jsonu_str(obj, "stream", &stream, err, errlen) ||
+        jsonu_str(obj, "data", &data, err, errlen)) {
+        if (!err[0])
+            snprintf(err, errlen, "seq, stream and data are required");
         return -1;
     }
     o->stream = stream;
@@ -130,46 +129,99 @@ static int output_body_slow(struct req *r, struct output_body *o, json_t **hold)
     return 0;
 }
 
-void h_agent_output(struct req *r)
+/* The general path: full JSON parse with messages that name the field. Accepts one chunk or
+ * {"chunks":[…]} of at most OUTPUT_BATCH_MAX. */
+static int output_body_slow(struct req *r, struct output_body *o, size_t *n, json_t **hold)
 {
-    const char *id = task_param(r);
-    struct output_body o;
-    int64_t next = 0;
-    unsigned char *raw = NULL;
-    json_t *hold = NULL;
-    int stream;
+    char err[256] = "";
+    json_t *body = req_json(r), *chunks;
+    size_t i;
+
+    if (!body)
+        return -1;
+    *hold = body;
+    *n = 0;
+    chunks = json_object_get(body, "chunks");
+    if (!chunks) {
+        if (chunk_slow(body, &o[0], err, sizeof err))
+            goto bad;
+        *n = 1;
+        return 0;
+    }
+    if (json_object_size(body) != 1 || !json_is_array(chunks) || !json_array_size(chunks) ||
+        json_array_size(chunks) > OUTPUT_BATCH_MAX) {
+        snprintf(err, sizeof err, "chunks: must be the only key, an array of 1 to %d chunks",
+                 OUTPUT_BATCH_MAX);
+        goto bad;
+    }
+    for (i = 0; i < json_array_size(chunks); i++) {
+        if (chunk_slow(json_array_get(chunks, i), &o[i], err, sizeof err))
+            goto bad;
+    }
+    *n = i;
+    return 0;
+bad:
+    resp_error(r, 400, "bad_request", "%s", err);
+    return -1;
+}
+
+/* Stores one chunk. Returns 0 (stored or a duplicate), or 1 when it answered (error, gap). */
+static int output_one(struct req *r, const char *id, const struct output_body *o, int64_t *next)
+{
+    unsigned char *raw;
+    int stream, rc;
     long n;
 
-    if (!id)
-        return;
-    if (output_body_fast(r->body.data ? r->body.data : "", r->body.len, &o) &&
-        output_body_slow(r, &o, &hold))
-        goto out;
-    if (o.stream_len == 6 && !memcmp(o.stream, "stdout", 6)) {
+    if (o->stream_len == 6 && !memcmp(o->stream, "stdout", 6)) {
         stream = ST_STDOUT;
-    } else if (o.stream_len == 6 && !memcmp(o.stream, "stderr", 6)) {
+    } else if (o->stream_len == 6 && !memcmp(o->stream, "stderr", 6)) {
         stream = ST_STDERR;
     } else {
         resp_error(r, 400, "bad_request", "stream: must be stdout or stderr");
-        goto out;
+        return 1;
     }
-    raw = malloc(b64_decoded_max(o.data_len) + 1);
-    n = raw ? b64_decode(o.data, o.data_len, raw, b64_decoded_max(o.data_len) + 1) : -ENOMEM;
+    raw = malloc(b64_decoded_max(o->data_len) + 1);
+    n = raw ? b64_decode(o->data, o->data_len, raw, b64_decoded_max(o->data_len) + 1) : -ENOMEM;
     if (n < 1 || n > OUTPUT_CHUNK_MAX) {
+        free(raw);
         resp_error(r, 400, "bad_request", "data: must be base64 of 1 byte to 64 KiB");
-        goto out;
+        return 1;
     }
-    int rc = taskops_output(r->srv->st, r->agent_id, id, o.seq, stream, raw, (size_t)n,
-                            &r->events, &next);
+    rc = taskops_output(r->srv->st, r->agent_id, id, o->seq, stream, raw, (size_t)n, &r->events,
+                        next);
+    free(raw);
     if (rc == TASKOPS_SEQ_GAP) {
         resp_json(r, 409, json_pack("{s:{s:s, s:s}, s:I}", "error", "code", "seq_gap", "message",
                                     "seq is beyond the next expected one", "next_seq",
-                                    (json_int_t)next));
-    } else if (!answer_code(r, rc)) {
-        resp_json(r, 200, json_pack("{s:I}", "next_seq", (json_int_t)next));
+                                    (json_int_t)*next));
+        return 1;
     }
+    return answer_code(r, rc) ? 1 : 0;
+}
+
+void h_agent_output(struct req *r)
+{
+    const char *id = task_param(r);
+    const char *text = r->body.data ? r->body.data : "";
+    struct output_body o[OUTPUT_BATCH_MAX];
+    int64_t next = 0;
+    json_t *hold = NULL;
+    size_t n = 0;
+
+    if (!id)
+        return;
+    if (output_body_fast(text, r->body.len, &o[0]) == 0)
+        n = 1;
+    else if (output_batch_fast(text, r->body.len, o, OUTPUT_BATCH_MAX, &n) != 0 &&
+             output_body_slow(r, o, &n, &hold))
+        goto out;
+    /* in order; a chunk that fails answers for the batch, those before it stay stored (each
+     * one is idempotent on its seq, so the agent's resend from next_seq is harmless) */
+    for (size_t i = 0; i < n; i++)
+        if (output_one(r, id, &o[i], &next))
+            goto out;
+    resp_json(r, 200, json_pack("{s:I}", "next_seq", (json_int_t)next));
 out:
-    free(raw);
     json_decref(hold);
 }
 

@@ -82,30 +82,71 @@ static int member(struct scan *s, struct output_body *o, unsigned *seen)
     return -1;
 }
 
-int output_body_fast(const char *body, size_t len, struct output_body *out)
+/* One {"seq","stream","data"} object at s->p, all three keys, in any order. */
+static int object(struct scan *s, struct output_body *out)
 {
-    struct scan s = { body, body + len };
     unsigned seen = 0;
 
     memset(out, 0, sizeof *out);
-    skip_ws(&s);
-    if (s.p >= s.end || *s.p++ != '{')
+    skip_ws(s);
+    if (s->p >= s->end || *s->p++ != '{')
         return -1;
     for (int i = 0; i < 3; i++) {
-        skip_ws(&s);
-        if (member(&s, out, &seen))
+        skip_ws(s);
+        if (member(s, out, &seen))
             return -1;
-        skip_ws(&s);
-        if (s.p >= s.end)
+        skip_ws(s);
+        if (s->p >= s->end)
             return -1;
-        if (*s.p == ',' && i < 2) {
-            s.p++;
+        if (*s->p == ',' && i < 2) {
+            s->p++;
             continue;
         }
-        if (*s.p != '}' || i != 2)
+        if (*s->p != '}' || i != 2)
             return -1;
-        s.p++;
+        s->p++;
+    }
+    return seen == 7 ? 0 : -1;
+}
+
+static bool literal(struct scan *s, const char *text)
+{
+    size_t n = strlen(text);
+    skip_ws(s);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, text, n))
+        return false;
+    s->p += n;
+    return true;
+}
+
+int output_body_fast(const char *body, size_t len, struct output_body *out)
+{
+    struct scan s = { body, body + len };
+
+    if (object(&s, out))
+        return -1;
+    skip_ws(&s);
+    return s.p == s.end ? 0 : -1;
+}
+
+int output_batch_fast(const char *body, size_t len, struct output_body *out, size_t max,
+                      size_t *n)
+{
+    struct scan s = { body, body + len };
+
+    *n = 0;
+    if (!literal(&s, "{") || !literal(&s, "\"chunks\"") || !literal(&s, ":") || !literal(&s, "["))
+        return -1;
+    for (;;) {
+        if (*n >= max || object(&s, &out[*n]))
+            return -1;
+        (*n)++;
+        if (literal(&s, ","))
+            continue;
+        if (!literal(&s, "]") || !literal(&s, "}"))
+            return -1;
+        break;
     }
     skip_ws(&s);
-    return s.p == s.end && seen == 7 ? 0 : -1;
+    return s.p == s.end ? 0 : -1;
 }

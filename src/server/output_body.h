@@ -20,5 +20,9 @@ struct output_body {
 };
 
 int output_body_fast(const char *body, size_t len, struct output_body *out);
+/* The batched form {"chunks":[{...},{...}]} (protocol.md): at most max objects into out, their
+ * number in *n. Same strictness; -1 sends the caller to the full parser. */
+int output_batch_fast(const char *body, size_t len, struct output_body *out, size_t max,
+                      size_t *n);
 
 #endif

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #define SEQ_GAP (-1000)
+/* 8 chunks of 64 KiB are ~700 KB of base64, under the server's default max_body (1 MiB). */
+#define UPLOAD_BATCH_MAX 8
+#define UPLOAD_BATCH_BYTES (720 * 1024)
 
 static void sleep_unless_stopped(const atomic_bool *stop, int64_t ms)
 {
@@ -134,10 +137,24 @@ static int log_and_send(struct uploader *u, const struct chunk *c, int64_t *next
     return send_chunk(u, u->seq, c->stream, c->data, c->len, next);
 }
 
-/* Chunker callback: log, send, and resynchronise on seq_gap. */
-static int emit(void *ud, const struct chunk *c)
+/* Resends the logged chunks [from, u->seq) one per request (after a seq_gap, or to a server that
+ * takes no batches). Stops at the first that is not taken; a later chunk resynchronises again. */
+static int resend_from(struct uploader *u, uint64_t from)
 {
-    struct uploader *u = ud;
+    for (uint64_t s = from; s < u->seq; s++) {
+        int64_t next = -1;
+        int rc = send_logged(u, s, &next);
+        if (rc == -ECANCELED)
+            return rc;
+        if (rc)
+            break;
+    }
+    return 0;
+}
+
+/* One chunk per request, resynchronising on seq_gap. */
+static int emit_single(struct uploader *u, const struct chunk *c)
+{
     int attempts = 0;
 
     while (!u->gone) {
@@ -157,17 +174,87 @@ static int emit(void *ud, const struct chunk *c)
         log_info("task %s: server expects seq %" PRId64 ", we are at %" PRIu64, u->task_id, next,
                  u->seq);
         /* the server is behind: resend what it lacks from the log, then this chunk */
-        for (uint64_t s = (uint64_t)next; s < u->seq; s++) {
-            int64_t n2 = -1;
-            int r2 = send_logged(u, s, &n2);
-            if (r2 == -ECANCELED)
-                return r2;
-            if (r2)
-                break;
-        }
+        if ((uint64_t)next < u->seq && resend_from(u, (uint64_t)next) == -ECANCELED)
+            return -ECANCELED;
         if ((uint64_t)next > u->seq) /* the server is ahead: continue at its number */
             u->seq = (uint64_t)next;
     }
+    return 0;
+}
+
+/* Sends the batch being built. Returns 0, -ECANCELED or -errno. */
+static int flush_batch(struct uploader *u)
+{
+    struct http_response r = { 0 };
+    char path[128];
+    int64_t next;
+    int rc;
+
+    if (!u->batch_n)
+        return 0;
+    if (buf_append_str(&u->batch, "]}"))
+        return -ENOMEM;
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output", u->task_id);
+    rc = uploader_post(u->hc, u->stop, path, u->batch.data, u->batch.len, &r);
+    if (rc)
+        return rc; /* stopping: the chunks are logged, the next start resends them */
+    u->batch_n = 0;
+    buf_reset(&u->batch);
+    if (r.status >= 200 && r.status <= 299) {
+        rc = 0;
+    } else if (r.status == 409 && (next = gap_next_seq(&r)) >= 0) {
+        log_info("task %s: server expects seq %" PRId64 ", we are at %" PRIu64, u->task_id, next,
+                 u->seq);
+        if ((uint64_t)next > u->seq)
+            u->seq = (uint64_t)next;
+        else
+            rc = resend_from(u, (uint64_t)next);
+    } else if (r.status == 400) {
+        /* a server from before batches: the same chunks, one per request from now on */
+        log_info("task %s: server takes no output batches; sending chunks one by one", u->task_id);
+        u->no_batch = true;
+        rc = resend_from(u, u->batch_first);
+    } else {
+        log_warn("task %s: output refused (HTTP %ld) %.200s; not sending more", u->task_id,
+                 r.status, r.body ? r.body : "");
+        u->gone = true;
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+/* Chunker callback: log the chunk, add it to the batch, send the batch when it is full. */
+static int emit(void *ud, const struct chunk *c)
+{
+    struct uploader *u = ud;
+    struct upload_rec rec = { .seq = u->seq, .start = c->start, .end = c->end,
+                              .stream = (uint32_t)c->stream };
+    int rc;
+
+    if (u->gone)
+        return 0;
+    if (u->no_batch)
+        return emit_single(u, c);
+    if ((rc = upload_log_write(u->log_fd, &rec)) != 0)
+        return rc;
+    if (!u->batch_n)
+        u->batch_first = u->seq;
+    if (buf_append_str(&u->batch, u->batch_n ? "," : "{\"chunks\":[") ||
+        buf_printf(&u->batch, "{\"seq\":%" PRIu64 ",\"stream\":\"%s\",\"data\":\"", u->seq,
+                   c->stream == 1 ? "stdout" : "stderr") ||
+        buf_reserve(&u->batch, b64_encoded_len(c->len) + 8))
+        return -ENOMEM;
+    long enc = b64_encode(c->data, c->len, u->batch.data + u->batch.len,
+                          u->batch.cap - u->batch.len);
+    if (enc < 0)
+        return (int)enc;
+    u->batch.len += (size_t)enc;
+    if (buf_append_str(&u->batch, "\"}"))
+        return -ENOMEM;
+    u->seq++;
+    u->batch_n++;
+    if (u->batch_n >= UPLOAD_BATCH_MAX || u->batch.len >= UPLOAD_BATCH_BYTES)
+        return flush_batch(u);
     return 0;
 }
 
@@ -254,6 +341,10 @@ int uploader_pump(struct uploader *u, bool final)
             return rc;
         u->resend_last = false;
         u->seq++;
+        /* a batch cut short by a stop leaves several logged chunks the server lacks */
+        if (rc == SEQ_GAP && next >= 0 && (uint64_t)next < u->seq &&
+            resend_from(u, (uint64_t)next) == -ECANCELED)
+            return -ECANCELED;
     }
     while ((rc = spool_next(&u->reader, &rec)) == 1) {
         if ((rc = feed_record(u, &rec)) != 0)
@@ -264,7 +355,8 @@ int uploader_pump(struct uploader *u, bool final)
     if (rc < 0)
         log_warn("task %s: spool damaged at offset %llu: %s", u->task_id,
                  (unsigned long long)u->reader.pos, strerror(-rc));
-    return chunker_flush(&u->chunker, final);
+    rc = chunker_flush(&u->chunker, final);
+    return rc ? rc : flush_batch(u);
 }
 
 void uploader_close(struct uploader *u)
@@ -276,6 +368,7 @@ void uploader_close(struct uploader *u)
     chunker_free(&u->chunker);
     free(u->rbuf);
     buf_free(&u->body);
+    buf_free(&u->batch);
     u->spool_fd = u->log_fd = -1;
     u->rbuf = NULL;
 }

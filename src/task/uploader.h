@@ -28,6 +28,12 @@ struct uploader {
     bool gone;                /* the server no longer wants output (task final / unknown) */
     char *rbuf;               /* read / resend buffer, CHUNK_MAX */
     struct buf body;
+    /* Chunks go up in batches ({"chunks":[…]}, protocol.md): one request and one server commit
+     * for up to UPLOAD_BATCH_MAX of them, logged in upload.log before they are sent. */
+    struct buf batch;
+    size_t batch_n;
+    uint64_t batch_first;     /* seq of the batch's first chunk */
+    bool no_batch;            /* the server refused the batched form: one chunk per request */
 };
 
 /* Returns 0 or -errno. */

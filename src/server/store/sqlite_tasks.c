@@ -489,7 +489,7 @@ int store_output_insert(struct store *st, const char *task_id, int64_t seq, int 
                         const void *data, size_t len)
 {
     sqlite3_stmt *s = sq_prep(st, "INSERT OR IGNORE INTO task_output(task_id, seq, part, stream, "
-                                  "data, tenant_id) VALUES(?1, ?2, ?3, ?4, ?5, "
+                                  "len, data, tenant_id) VALUES(?1, ?2, ?3, ?4, ?6, ?5, "
                                   "(SELECT tenant_id FROM tasks WHERE task_id = ?1))");
     if (!s)
         return -EIO;
@@ -498,13 +498,14 @@ int store_output_insert(struct store *st, const char *task_id, int64_t seq, int 
     sqlite3_bind_int(s, 3, part);
     sqlite3_bind_int(s, 4, stream);
     sqlite3_bind_blob64(s, 5, len ? data : "", len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)len);
     return sq_done(st, s);
 }
 
 /* Oldest kept tail row: its seq and length. */
 static int oldest_tail(struct store *st, const char *task_id, int64_t *seq, int64_t *len)
 {
-    sqlite3_stmt *s = sq_prep(st, "SELECT seq, length(data) FROM task_output WHERE task_id = ? "
+    sqlite3_stmt *s = sq_prep(st, "SELECT seq, len FROM task_output WHERE task_id = ? "
                                   "AND part = 1 ORDER BY seq LIMIT 1");
     int rc;
     if (!s)
@@ -533,7 +534,7 @@ int store_output_drop_tail(struct store *st, const char *task_id, int64_t n)
         if (len <= n) {
             s = sq_prep(st, "DELETE FROM task_output WHERE task_id = ? AND seq = ? AND part = 1");
         } else {
-            s = sq_prep(st, "UPDATE task_output SET data = substr(data, ?3 + 1) "
+            s = sq_prep(st, "UPDATE task_output SET data = substr(data, ?3 + 1), len = len - ?3 "
                             "WHERE task_id = ?1 AND seq = ?2 AND part = 1");
             if (s)
                 sqlite3_bind_int64(s, 3, n);
