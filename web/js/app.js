@@ -25,10 +25,6 @@ const ctx = {
     else show(view);
   },
   selectionChanged() { run.selectionChanged(); },
-  showInvocation(inv) {
-    ctx.go('run');
-    run.show(inv);
-  },
   rerun(inv) {
     run.prefill(inv);
     ctx.go('run');

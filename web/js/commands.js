@@ -3,12 +3,16 @@
 // interpreter); patterns are POSIX regular expressions the server checks, shown here as hints.
 import { api, q } from './api.js';
 import { $, clear, el } from './dom.js';
+import { watchInvocation } from './panes.js';
 import { parseTag } from './run.js';
 
 export function createCommands(ctx) {
   const { state } = ctx;
+  let stopWatching = null;
 
   function detail(cmd) {
+    if (stopWatching) stopWatching();
+    stopWatching = null;
     const params = Object.entries(cmd.parameters || {});
     const inputs = new Map();
     const fields = params.map(([name, p], i) => {
@@ -30,6 +34,7 @@ export function createCommands(ctx) {
     const tag = el('input', { id: 'invoke-tag', type: 'text', placeholder: 'key=value', 'aria-label': 'Tag (key=value)' });
     const error = el('p', { class: 'error', role: 'alert' });
     const submit = el('button', { type: 'submit', id: 'invoke-submit' }, 'Invoke');
+    const result = el('div', { id: 'invoke-result' });
     const form = el('form', { class: 'card' },
       el('h3', {}, 'Invoke'),
       fields.length ? fields : el('p', { class: 'muted' }, 'No parameters.'),
@@ -55,7 +60,8 @@ export function createCommands(ctx) {
       submit.disabled = true;
       try {
         const inv = await api('POST', `/v1/commands/${q(cmd.name)}/invoke`, { params: values, targets });
-        ctx.showInvocation(inv);
+        if (stopWatching) stopWatching();
+        stopWatching = watchInvocation(inv, result, ctx);
       } catch (e) {
         error.textContent = e.message;
       } finally {
@@ -68,7 +74,7 @@ export function createCommands(ctx) {
       el('p', { class: 'muted' }, `${cmd.interpreter}, as ${cmd.user || 'root'}, timeout ${cmd.timeout_s} s`,
         cmd.workdir ? `, in ${cmd.workdir}` : ''),
       el('pre', { class: 'command' }, String(cmd.command)),
-      form);
+      form, result);
   }
 
   async function refresh() {

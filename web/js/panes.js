@@ -49,9 +49,8 @@ function makePane(task, ctx) {
     }
   });
   pane.root = el('article', { class: 'pane', 'data-task': String(task.task_id), 'data-name': String(task.name) },
-    el('header', {}, el('h3', {}, String(task.name)), pane.badge, pane.exit, pane.dur,
-      el('span', { class: 'spacer' }), copy, dl),
-    pane.error, pane.pre, pane.note);
+    el('header', {}, el('h3', {}, String(task.name)), pane.badge, pane.exit, pane.dur),
+    pane.error, pane.pre, pane.note, el('div', { class: 'actions' }, copy, dl));
   update(pane, task);
   return pane;
 }
