@@ -140,7 +140,10 @@ export function createHosts(ctx) {
     render();
     ctx.selectionChanged();
   });
-  $('hosts-run').addEventListener('click', () => ctx.go('run'));
+  $('hosts-run').addEventListener('click', () => {
+    document.querySelector('input[name="target"][value="selected"]').checked = true;
+    ctx.go('run');
+  });
 
   return {
     start() {

@@ -52,6 +52,9 @@ function makePane(task, ctx) {
     el('header', {}, el('h3', {}, String(task.name)), pane.badge, pane.exit, pane.dur),
     pane.error, pane.pre, pane.note, el('div', { class: 'actions' }, copy, dl));
   update(pane, task);
+  if (task.agent_online === false) {
+    pane.note.textContent = 'This host is offline: its task waits until it reconnects, or expires.';
+  }
   return pane;
 }
 
