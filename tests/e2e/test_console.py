@@ -198,6 +198,35 @@ class ConsoleFiles(TetherTest):
         self.assertEqual((status, h.get("content-type")), (200, "text/javascript; charset=utf-8"))
 
 
+class ConsoleSources(unittest.TestCase):
+    """The console's own files keep to the rules the CSP and the text-only rendering rely on."""
+
+    WEB = os.path.normpath(os.path.join(HERE, "..", "..", "web"))
+
+    def files(self):
+        for d, _, names in os.walk(self.WEB):
+            for n in names:
+                yield os.path.join(d, n)
+
+    def test_no_html_sinks_inline_code_or_external_urls(self):
+        import re
+        sinks = re.compile(r"\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|\beval\(|"
+                           r"new Function\(|setTimeout\(\s*['\"`]")
+        checked = 0
+        for path in self.files():
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self.assertNotRegex(text, r"https?://(?!www\.w3\.org/2000/svg)", path)
+            if path.endswith(".js"):
+                code = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("//"))
+                self.assertIsNone(sinks.search(code), path)
+                checked += 1
+            if path.endswith(".html"):
+                self.assertNotRegex(text, r"<script(?![^>]*\bsrc=)", path)   # no inline script
+                self.assertNotRegex(text, r"<style|\sstyle=|\son[a-z]+=", path)
+        self.assertGreater(checked, 5)
+
+
 def browser_missing():
     if SANITIZER:
         return "sanitizer pass (%s): the browser scenarios run in the plain pass" % SANITIZER
