@@ -70,6 +70,10 @@ until "$BIN/tether" agents -o json 2>/dev/null | grep -q '"online"'; do
 done
 
 USER_OPT="--user $(id -un)"
+CONSOLE_USER_HINT=""
+# The agent runs as this user here, so it can only run tasks as this user (root is the default).
+[ "$(id -u)" -ne 0 ] && CONSOLE_USER_HINT="
+  (The demo agent is not root: put $(id -un) in the User field.)"
 echo
 echo "== tether agents"
 "$BIN/tether" agents
@@ -84,6 +88,9 @@ echo "(exit code $rc, as on the host)"
 cat <<EOT
 
 Tether is running: server $URL (data in $DEMO/server), one agent "$NAME".
+Web console: open $URL/ and sign in with the API key
+  $KEY
+  then Hosts: tick $NAME, "Run on selected", Run (uname -a is filled in).$CONSOLE_USER_HINT
 Try it yourself:
   export TETHER_SERVER=$URL
   export TETHER_API_KEY=$KEY

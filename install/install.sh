@@ -52,6 +52,13 @@ server)
         install -d -m 0755 "$PREFIX/share/man/man1"
         install -m 0644 "$BIN/../share/man/man1/tether.1" "$PREFIX/share/man/man1/tether.1"
     fi
+    # the web console's files, where the server looks by default (BINDIR/../share/tether/web)
+    if [ -d web ]; then
+        rm -rf "$PREFIX/share/tether/web"
+        install -d -m 0755 "$PREFIX/share/tether/web"
+        (cd web && find . -type d ! -name '.*' -exec install -d -m 0755 "$PREFIX/share/tether/web/{}" \; &&
+         find . -type f ! -name '.*' -exec install -m 0644 {} "$PREFIX/share/tether/web/{}" \;)
+    fi
     install -d -m 0700 /var/lib/tether-server
     install -d -m 0755 /etc/tether
     [ -f /etc/tether/server.conf ] || : > /etc/tether/server.conf
@@ -62,6 +69,7 @@ server)
         systemctl enable --now tether-server.service
     fi
     echo "admin API key: /var/lib/tether-server/admin.key"
+    echo "web console: the server's URL (http://127.0.0.1:8600/ by default); sign in with an API key"
     ;;
 *)
     die "usage: install.sh agent --server URL --activation CODE | install.sh server"

@@ -14,6 +14,8 @@ done
 command -v systemctl >/dev/null && [ -d /run/systemd/system ] && systemctl daemon-reload || true
 rm -f "$PREFIX/bin/tether-agent" "$PREFIX/bin/tether-server" "$PREFIX/bin/tether" \
       "$PREFIX/bin/tether-agent-rollback-check" "$PREFIX/bin/tether-agent.prev"
+rm -rf "$PREFIX/share/tether/web"
+rmdir "$PREFIX/share/tether" 2>/dev/null || true
 if [ "$purge" = yes ]; then
     rm -rf /var/lib/tether /var/lib/tether-server /var/log/tether /etc/tether
 fi

@@ -11,6 +11,7 @@
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "server/auth.h"
+#include "server/console_path.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +30,8 @@ static enum http_method method_of(struct lws *wsi)
         return M_DELETE;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI))
         return M_PUT;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI))
+        return M_HEAD;
     return M_OTHER;
 }
 
@@ -236,6 +239,11 @@ static void dispatch(struct req *r)
     bool known;
 
     rt = route_find(route_table, r->method, r->path, params, &known);
+    if (!rt && !known && console_owns_path(r->path)) {
+        /* API paths (/v1/..., /healthz) never reach the console, whatever web_root holds. */
+        console_serve(r);
+        goto respond;
+    }
     if (!rt) {
         if (known)
             resp_error(r, 405, "method_not_allowed", "method not allowed on %s", r->path);
@@ -331,6 +339,32 @@ static int on_http(struct req *r, const char *path)
     return 0;
 }
 
+/* What every console answer carries (docs/console.md explains each). */
+static const char *const console_headers[][2] = {
+    { "Content-Security-Policy:",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+      "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+    { "X-Content-Type-Options:", "nosniff" },
+    { "Referrer-Policy:", "no-referrer" },
+    { "X-Frame-Options:", "DENY" },
+    { "Cache-Control:", "no-cache" },
+};
+
+static int add_console_headers(struct req *r, unsigned char **p, unsigned char *end)
+{
+    for (size_t i = 0; i < sizeof console_headers / sizeof console_headers[0]; i++) {
+        const char *v = console_headers[i][1];
+        if (lws_add_http_header_by_name(r->wsi, (const unsigned char *)console_headers[i][0],
+                                        (const unsigned char *)v, (int)strlen(v), p, end))
+            return -1;
+    }
+    if (r->etag[0] && lws_add_http_header_by_name(r->wsi, (const unsigned char *)"ETag:",
+                                                  (const unsigned char *)r->etag,
+                                                  (int)strlen(r->etag), p, end))
+        return -1;
+    return 0;
+}
+
 static int write_headers(struct req *r)
 {
     struct server *srv = r->srv;
@@ -351,6 +385,8 @@ static int write_headers(struct req *r)
     }
     if (r->sse && lws_add_http_header_by_token(r->wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                                (const unsigned char *)"no-store", 8, &p, end))
+        return -1;
+    if (r->console && add_console_headers(r, &p, end))
         return -1;
     if (lws_finalize_write_http_header(r->wsi, start, &p, end))
         return -1;
@@ -377,6 +413,8 @@ static int on_writeable(struct req *r)
     if (!r->headers_done) {
         if (write_headers(r))
             return -1;
+        if (r->head_only)
+            goto done;
         if (r->sse || r->resp.len || (r->download && artifact_download_left(r->download)))
             lws_callback_on_writable(r->wsi);
         else

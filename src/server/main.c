@@ -20,7 +20,7 @@ static void usage(FILE *out)
             "       tether-server serve --data-dir DIR [--listen HOST:PORT] [--store sqlite:PATH]\n"
             "                           [--config FILE] [--tls | --tls-cert F --tls-key F]\n"
             "                           [--client-ca F] [--allow-insecure] [--log-file F]\n"
-            "                           [--log-level L] [--set key=value ...]\n"
+            "                           [--log-level L] [--web-root DIR] [--set key=value ...]\n"
             "       tether-server cert create --data-dir DIR --host NAME [--host NAME ...]\n"
             "options (config file keys and --set):\n");
     cfg_print_help(server_options, out);
@@ -41,6 +41,7 @@ static const struct option long_opts[] = {
     { "allow-insecure", no_argument, NULL, 'I' },
     { "log-file", required_argument, NULL, 'f' },
     { "log-level", required_argument, NULL, 'v' },
+    { "web-root", required_argument, NULL, 'w' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -58,6 +59,7 @@ static const char *flag_option(int c)
     case 'I': return "allow_insecure";
     case 'f': return "log_file";
     case 'v': return "log_level";
+    case 'w': return "web_root";
     default: return NULL;
     }
 }
@@ -122,6 +124,14 @@ static int configure(struct server *srv, const struct args *a)
     for (int i = 0; i < a->nsets; i++) {
         if (cfg_set_pair(server_options, &srv->cfg, a->sets[i], err, sizeof err)) {
             fprintf(stderr, "tether-server: --set %s\n", err);
+            return -1;
+        }
+    }
+    if (!srv->cfg.web_root) {
+        char root[4200];
+        if (console_default_root(root, sizeof root) == 0 &&
+            cfg_set(server_options, &srv->cfg, "web_root", root, err, sizeof err)) {
+            fprintf(stderr, "tether-server: %s\n", err);
             return -1;
         }
     }

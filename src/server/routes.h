@@ -11,7 +11,7 @@
 #define ROUTE_MAX_PARAMS 2
 #define ROUTE_PARAM_MAX 128
 
-enum http_method { M_OTHER = 0, M_GET, M_POST, M_PATCH, M_DELETE, M_PUT };
+enum http_method { M_OTHER = 0, M_GET, M_POST, M_PATCH, M_DELETE, M_PUT, M_HEAD };
 
 /* Who may call: nobody authenticated, an agent token, or an API key of at least a role. */
 enum cred_need { CRED_NONE, CRED_AGENT, CRED_VIEWER, CRED_OPERATOR, CRED_ADMIN };

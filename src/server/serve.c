@@ -235,6 +235,7 @@ int server_serve(struct server *srv)
     sigaction(SIGTERM, &sa, NULL);
 
     tick_start(srv);
+    console_check_root(srv);
     log_info("listening on %s://%s%s", cert[0] ? "https" : "http", srv->cfg.listen,
              srv->cfg.client_ca ? " (agents need a client certificate)" : "");
     while (n >= 0 && !stop_flag)

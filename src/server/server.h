@@ -43,6 +43,7 @@ struct server_config {
     int64_t auth_fail_per_min;/* refill of that bucket */
     int64_t max_accepts_per_s;/* token bucket for new connections */
     int64_t ws_ping_interval; /* seconds; hangup after 2.5 intervals */
+    char *web_root;           /* the console's files (default BINDIR/../share/tether/web) */
 };
 
 extern const struct cfg_option server_options[];
@@ -95,6 +96,9 @@ struct req {
     size_t sent;
     bool headers_done;
     bool close_after;
+    bool console;      /* a console answer (console.c): security headers, ETag when set */
+    bool head_only;    /* HEAD or 304: headers with the body's length, no body */
+    char etag[64];
 
     /* Waiting for the group commit. */
     bool waiting;
@@ -230,6 +234,13 @@ int req_audit(struct req *r, int64_t at, const char *action, const char *target,
  * answers 201 with it, or the error; command_name (NULL: ad hoc) is recorded on it. 0 with
  * inv_id (ID_BUF bytes, may be NULL) filled, or -1 after answering the error. */
 int invocation_create(struct req *r, json_t *body, const char *command_name, char *inv_id);
+
+/* console.c: the web console's static files (any path that is not an API path). */
+void console_serve(struct req *r);
+/* Logs whether web_root is a directory at startup (a missing one only disables the console). */
+void console_check_root(struct server *srv);
+/* BINDIR/../share/tether/web of the running binary into buf. 0 or -errno. */
+int console_default_root(char *buf, size_t len);
 
 /* tick.c */
 void tick_start(struct server *srv);
