@@ -18,7 +18,7 @@ static const char *const keys[] = {
     "version", "tags", NULL,
 };
 
-static bool charset_ok(const char *s, size_t max, const char *extra)
+bool charset_ok(const char *s, size_t max, const char *extra)
 {
     size_t n = strlen(s);
     if (n == 0 || n > max)

@@ -33,7 +33,10 @@ static int apply(json_t *b, struct st_agent *a, char *err, size_t errlen)
         jsonu_int(b, "mem_available", 0, INT64_MAX / 2, &a->mem_available, err, errlen) < 0 ||
         jsonu_str(b, "primary_ip", &primary, err, errlen) < 0)
         return -1;
-    if (version && strlen(version) < sizeof a->version)
+    /* the same rule as at registration: a version is shown everywhere and filtered on */
+    if (version && !charset_ok(version, sizeof a->version - 1, "._+-~"))
+        return snprintf(err, errlen, "version: invalid value"), -1;
+    if (version)
         snprintf(a->version, sizeof a->version, "%s", version);
     if (load && json_is_number(load))
         a->load1 = json_number_value(load);

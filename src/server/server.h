@@ -260,4 +260,7 @@ int server_init_data(const char *data_dir, const char *store_path, bool quiet);
 /* serve.c */
 int server_serve(struct server *srv);
 
+/* agent_register.c: 1..max characters, each a letter, a digit or one of extra. */
+bool charset_ok(const char *s, size_t max, const char *extra);
+
 #endif

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import unittest
 
-from harness import BIN, SANITIZER, SLOW, TetherTest, wait_for
+from harness import BIN, SANITIZER, SLOW, ApiError, TetherTest, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WEB_TESTS = os.path.normpath(os.path.join(HERE, "..", "web"))
@@ -247,15 +247,21 @@ class ConsoleBrowser(TetherTest):
         super().setUp()
 
     def fake_agent_with_html(self, s):
-        """A host whose reported data carries HTML: agent names and tags are restricted to
-        [A-Za-z0-9._-] by the server, the version and update state a heartbeat reports are not."""
+        """A host whose reported data carries HTML: names, tags and versions are restricted to
+        [A-Za-z0-9._-] (+~ for versions) by the server; the update state a heartbeat reports is
+        any printable text."""
         code = s.activation()
         reg = s.api("POST", "/v1/agent/register", {
             "activation_code": code, "hostname": "xss-host", "machine_id": "mid-xss-host",
             "ips": ["127.0.0.9"], "primary_ip": "127.0.0.9", "os": "linux", "arch": "x86_64",
             "version": "0.1.0", "tags": {}}, key="")
-        s.api("POST", "/v1/agent/heartbeat", {"version": XSS_NAME, "running": 0,
-                                             "update_state": "failed: <script>alert(1)</script>"},
+        with self.assertRaises(ApiError) as bad:
+            s.api("POST", "/v1/agent/heartbeat", {"version": XSS_NAME, "running": 0},
+                  key=reg["agent_token"])
+        self.assertEqual(bad.exception.status, 400)
+        s.api("POST", "/v1/agent/heartbeat", {"version": "0.1.0", "running": 0,
+                                             "update_state": XSS_NAME,
+                                             "update_target": "<script>alert(1)</script>"},
               key=reg["agent_token"])
         return "xss-host"
 
@@ -268,7 +274,7 @@ class ConsoleBrowser(TetherTest):
             a.start()
             agents.append(a)
         xss = self.fake_agent_with_html(s)
-        self.assertEqual(s.agents()[xss]["version"], XSS_NAME)
+        self.assertEqual(s.agents()[xss]["update_state"], XSS_NAME)
         s.api("POST", "/v1/commands", {"name": "say-word", "description": "echoes a word",
                                        "command": "echo word={{word}}",
                                        "parameters": {"word": {"description": "any text"}}})

@@ -1,7 +1,7 @@
 // Browser scenarios of the web console (issue 8), run by tests/e2e/test_console.py against a
 // real server and real agents: playwright-core drives the distribution's Chromium headless.
 // Environment: TETHER_URL, TETHER_API_KEY, TETHER_AGENT_A / TETHER_AGENT_B (real agents, tagged
-// group=a / group=b), TETHER_XSS_AGENT (a host whose version is an HTML payload),
+// group=a / group=b), TETHER_XSS_AGENT (a host whose update state is an HTML payload),
 // TETHER_COMMAND (a saved command taking a parameter `word`), TETHER_ARTIFACTS (screenshots),
 // CHROMIUM (default /usr/bin/chromium). Prints "ok - …" / "not ok - …"; exits 1 on a failure.
 import { chromium } from 'playwright-core';
