@@ -42,13 +42,23 @@ static void test_b64_binary(void **state)
     assert_true(n > 0);
     assert_int_equal(b64_decode(enc, (size_t)n, out, sizeof out), 256);
     assert_memory_equal(in, out, 256);
+    /* every length 0..256: the fast whole-triple path and each tail shape, exact buffer sizes */
+    for (size_t len = 0; len <= sizeof in; len++) {
+        n = b64_encode(in + (256 - len), len, enc, b64_encoded_len(len) + 1);
+        assert_int_equal(n, (long)b64_encoded_len(len));
+        assert_int_equal(b64_decode(enc, (size_t)n, out, len), (long)len);
+        assert_memory_equal(in + (256 - len), out, len);
+        if (len)
+            assert_int_equal(b64_decode(enc, (size_t)n, out, len - 1), -ENOSPC);
+    }
 }
 
 static void test_b64_rejects(void **state)
 {
     (void)state;
     char out[16];
-    const char *bad[] = { "Zg=", "Zg=a", "Z===", "Zm9v!", "Zh==", "=Zg=", "Zg==Zg==", "Zm 9" };
+    const char *bad[] = { "Zg=", "Zg=a", "Z===", "Zm9v!", "Zh==", "=Zg=", "Zg==Zg==", "Zm 9",
+                          "Zm9v=m9v", "Zm9v\x80" "mFyYmFy", "Zm9vYmF\xff" "YmFy" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_true(b64_decode(bad[i], strlen(bad[i]), out, sizeof out) < 0);
     assert_int_equal(b64_decode("Zm9vYmFy", 8, out, 5), -ENOSPC);
