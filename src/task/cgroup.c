@@ -206,8 +206,11 @@ int cgroup_task_create(const struct cgroup_host *h, const char *task_id,
     if (h->v2[0])
         make_v2(h, task_id, t, v2why, sizeof v2why);
     for (int c = 0; c < CG_NCTRL; c++) {
-        /* the freezer is only needed to kill when there is no v2 cgroup.kill / cgroup.freeze */
-        if (t->v2_ctrl[c] || (c == CG_FREEZER && t->v2[0]))
+        /* With a v2 cgroup to track and kill the tree, a v1 hierarchy is joined only for a limit
+         * v2 cannot set: on a hybrid host each extra join costs a mkdir, a migration and an
+         * rmdir on the path of every task. The freezer is only needed to kill when there is
+         * no v2 cgroup.kill / cgroup.freeze. */
+        if (t->v2_ctrl[c] || (t->v2[0] && (c == CG_FREEZER || want[c] <= 0)))
             continue;
         make_v1(h, (enum cgroup_ctrl)c, task_id, t, v1why, sizeof v1why);
     }
