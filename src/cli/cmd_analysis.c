@@ -81,19 +81,6 @@ static void counts_line(json_t *a, struct buf *b)
     buf_append_str(b, "\n");
 }
 
-static void exit_text(json_t *t, char *out, size_t n)
-{
-    json_t *ec = json_object_get(t, "exit_code");
-    const char *sig = jstr(t, "signal", NULL);
-
-    if (json_is_integer(ec))
-        snprintf(out, n, "%lld", (long long)json_integer_value(ec));
-    else if (sig)
-        snprintf(out, n, "%.32s", sig);
-    else
-        snprintf(out, n, "-");
-}
-
 static void failed_table(json_t *a, struct buf *b)
 {
     static const char *const hdr[] = { "NAME", "STATUS", "EXIT", "ERROR" };
@@ -108,7 +95,7 @@ static void failed_table(json_t *a, struct buf *b)
     table_init(&tab, 4, hdr);
     json_array_foreach(failed, i, t) {
         char ec[48];
-        exit_text(t, ec, sizeof ec);
+        fmt_exit(t, ec, sizeof ec);
         const char *row[] = { jstr(t, "name", "-"), jstr(t, "status", "-"), ec,
                               jstr(t, "error", "-") };
         table_add_row(&tab, row);

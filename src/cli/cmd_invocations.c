@@ -161,19 +161,6 @@ static int invocations_ls(struct cli *c, enum out_format fmt, const struct inv_f
     return 0;
 }
 
-static void task_result(json_t *t, char *out, size_t n)
-{
-    json_t *ec = json_object_get(t, "exit_code");
-    const char *sig = jstr(t, "signal", NULL);
-
-    if (json_is_integer(ec))
-        snprintf(out, n, "%lld", (long long)json_integer_value(ec));
-    else if (sig)
-        snprintf(out, n, "%.32s", sig);
-    else
-        snprintf(out, n, "-");
-}
-
 /* A rate setting as given: 2 or "50%"; nothing when the invocation has none. */
 static void rate_line(struct buf *b, const char *label, json_t *v)
 {
@@ -215,7 +202,7 @@ static void print_invocation(struct cli *c, json_t *inv)
         json_t *x = json_array_get(tasks, i);
         char result[48], started[64];
 
-        task_result(x, result, sizeof result);
+        fmt_exit(x, result, sizeof result);
         fmt_relative(jstr(x, "started_at", NULL), tm_now_ms(), started, sizeof started);
         const char *row[] = { jstr(x, "name", "-"), jstr(x, "task_id", "-"),
                               jstr(x, "status", "-"), result,

@@ -209,6 +209,19 @@ const char *jstr(json_t *obj, const char *key, const char *def)
     return s ? s : def;
 }
 
+void fmt_exit(json_t *task, char *out, size_t n)
+{
+    json_t *ec = json_object_get(task, "exit_code");
+    const char *sig = jstr(task, "signal", NULL);
+
+    if (json_is_integer(ec))
+        snprintf(out, n, "%lld", (long long)json_integer_value(ec));
+    else if (sig)
+        snprintf(out, n, "%.32s", sig);
+    else
+        snprintf(out, n, "-");
+}
+
 void print_text(FILE *f, bool tty, const char *s)
 {
     struct buf b = BUF_INIT;

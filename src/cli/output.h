@@ -47,6 +47,8 @@ size_t utf8_width(const char *s);
 void print_json(json_t *v);
 /* A string member or def. */
 const char *jstr(json_t *obj, const char *key, const char *def);
+/* A task's exit for a table cell: the exit code, else the signal's name, else "-". */
+void fmt_exit(json_t *task, char *out, size_t n);
 
 /* Writes all of data to the stream and flushes it. */
 void out_write(FILE *f, const void *data, size_t n);
