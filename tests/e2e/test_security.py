@@ -324,6 +324,43 @@ class AgentIsolation(Base):
         self.assertEqual(s.api("GET", "/v1/tasks/%s/output" % task), b"hi\n")
 
 
+    def test_output_batches(self):
+        """The batched output form: stored in order, a gap answered 409 with next_seq, bad
+        batches refused with a message naming chunks, and nothing half-parsed kept."""
+        s = self.server
+        _, tok = self.fake_agent(s, "batcher")
+        task = s.invoke("echo hi", ["batcher"])["tasks"][0]["task_id"]
+        self.agent_call(tok, "/v1/agent/tasks/pull", {})
+        self.agent_call(tok, "/v1/agent/tasks/%s/start" % task, {})
+        path = "/v1/agent/tasks/%s/output" % task
+
+        def chunk(seq, text, stream="stdout"):
+            return {"seq": seq, "stream": stream, "data": base64.b64encode(text).decode()}
+
+        r = self.agent_call(tok, path, {"chunks": [chunk(0, b"a\n"), chunk(1, b"b\n", "stderr"),
+                                                   chunk(2, b"c\n")]})
+        self.assertEqual(r["next_seq"], 3)
+        # a repeat of a stored batch is acknowledged and ignored; a batch past the end is a gap
+        self.assertEqual(self.agent_call(tok, path, {"chunks": [chunk(1, b"X\n"),
+                                                                chunk(2, b"Y\n")]})["next_seq"], 3)
+        with self.assertRaises(ApiError) as cm:
+            self.agent_call(tok, path, {"chunks": [chunk(5, b"late\n")]})
+        self.assertEqual(cm.exception.status, 409)
+        self.assertEqual(cm.exception.body["next_seq"], 3)
+        for bad, word in (({"chunks": []}, "chunks"), ({"chunks": [chunk(3, b"d")] * 17}, "chunks"),
+                          ({"chunks": [chunk(3, b"d")], "seq": 3}, "chunks"),
+                          ({"chunks": [{"seq": 3, "stream": "stdout"}]}, "data"),
+                          ({"chunks": ["x"]}, "chunks")):
+            with self.assertRaises(ApiError) as cm:
+                self.agent_call(tok, path, bad)
+            self.assertEqual(cm.exception.status, 400, bad)
+            self.assertIn(word, cm.exception.body["error"]["message"], bad)
+        self.agent_call(tok, "/v1/agent/tasks/%s/finish" % task, {"status": "succeeded",
+                                                                 "exit_code": 0})
+        self.assertEqual(s.api("GET", "/v1/tasks/%s/output" % task), b"a\nb\nc\n")
+        self.assertEqual(s.api("GET", "/v1/tasks/%s/output?stream=stderr" % task), b"b\n")
+
+
 class HostileInput(Base):
     def setUp(self):
         super().setUp()

@@ -55,11 +55,51 @@ static void test_rejects(void **state)
             fail_msg("accepted %s", bad[i]);
 }
 
+static int batch(const char *s, struct output_body *o, size_t max, size_t *n)
+{
+    return output_batch_fast(s, strlen(s), o, max, n);
+}
+
+static void test_batch(void **state)
+{
+    struct output_body o[4];
+    size_t n = 99;
+    (void)state;
+    assert_int_equal(batch("{\"chunks\":[{\"seq\":3,\"stream\":\"stdout\",\"data\":\"aGkK\"},"
+                           " {\"data\":\"aA==\",\"stream\":\"stderr\",\"seq\":4}]}\n", o, 4, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(o[0].seq, 3);
+    assert_int_equal(o[1].seq, 4);
+    assert_memory_equal(o[1].stream, "stderr", 6);
+    assert_int_equal(o[1].data_len, 4);
+    /* one element is a batch too */
+    assert_int_equal(batch("{ \"chunks\" : [ {\"seq\":0,\"stream\":\"stdout\",\"data\":\"aGkK\"} ] }", o,
+                           4, &n), 0);
+    assert_int_equal(n, 1);
+    const char *bad[] = {
+        "{\"chunks\":[]}",
+        "{\"chunks\":{}}",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"},]}",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}],\"x\":1}",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}]",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}]}x",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\"}]}",
+        "{\"chunks\":[{\"seq\":1,\"stream\":\"std\\u006fut\",\"data\":\"aGkK\"}]}",
+        "[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(batch(bad[i], o, 4, &n), -1);
+    /* more elements than max: refused, not truncated */
+    assert_int_equal(batch("{\"chunks\":[{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"},"
+                           "{\"seq\":2,\"stream\":\"stdout\",\"data\":\"aGkK\"}]}", o, 1, &n), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts),
         cmocka_unit_test(test_rejects),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
