@@ -381,3 +381,49 @@ class Sshd:
     def version(self):
         r = subprocess.run(["ssh", "-V"], capture_output=True, text=True)
         return (r.stderr or r.stdout).strip()
+
+
+# ---------------------------------------------------------------- Ansible over the bench sshd
+
+class Ansible:
+    """Ansible (Debian's ansible-core) against the bench sshd. The inventory names hosts h01…hNN,
+    all mapped to the bench sshd by its ssh_config, so each is its own host to ssh and to Ansible's
+    ControlPath. Ansible's defaults otherwise: ssh_args `-C -o ControlMaster=auto -o
+    ControlPersist=60s`, no pipelining, sftp transfers. The Python interpreter is given
+    (/usr/bin/python3) so no discovery round trip is made. HOME is a temp dir (no ~/.ansible of
+    the machine's)."""
+
+    def __init__(self, bench, sshd, hosts=50):
+        self.bench = bench
+        self.dir = bench.dir("ansible")
+        self.hosts = ["h%02d" % (i + 1) for i in range(hosts)]
+        self.inventory = os.path.join(self.dir, "inventory.ini")
+        with open(self.inventory, "w") as f:
+            f.write("[bench]\n" + "\n".join(self.hosts) + "\n\n[bench:vars]\n")
+            f.write("ansible_ssh_common_args='-F %s'\n" % sshd.client_config)
+            f.write("ansible_python_interpreter=/usr/bin/python3\n")
+        self.cp_round = 0
+
+    def env(self, fresh_masters):
+        """fresh_masters: a new (empty) ControlPath dir, so every host connects anew."""
+        if fresh_masters:
+            self.cp_round += 1
+        cp = os.path.join(self.dir, "cp%d" % self.cp_round)
+        os.makedirs(cp, exist_ok=True)
+        env = dict(os.environ)
+        env.update(HOME=self.dir, ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(self.dir, "tmp"), ANSIBLE_RETRY_FILES_ENABLED="0",
+                   ANSIBLE_LOAD_CALLBACK_PLUGINS="0")
+        return env
+
+    def argv(self, pattern, forks=5):
+        return ["ansible", "-i", self.inventory, pattern, "-f", str(forks), "-m", "command",
+                "-a", "true"]
+
+    def close_masters(self):
+        """Ends the ControlPersist masters of this run (they would linger 60 s otherwise)."""
+        kill_all(procs_mentioning(self.dir))
+
+    def version(self):
+        r = subprocess.run(["ansible", "--version"], capture_output=True, text=True)
+        return r.stdout.splitlines()[0].strip() if r.returncode == 0 else "not installed"
