@@ -148,6 +148,7 @@ class Bench:
         self.keep = keep
         self.procs = []      # harness.Proc / Server / Agent, stopped in reverse order
         self.made_dirs = []  # system dirs this run created (removed at the end)
+        self._sshd = None
         self.tools_dir = os.path.join(self.root, "tools")
         os.mkdir(self.tools_dir)
         self._old_handlers = {}
@@ -213,6 +214,12 @@ class Bench:
             shutil.rmtree(self.root, ignore_errors=True)
         for sig, h in self._old_handlers.items():
             signal.signal(sig, h)
+
+    def sshd(self):
+        """The run's one bench sshd, started on first use."""
+        if self._sshd is None or not self._sshd.proc.alive():
+            self._sshd = Sshd(self)
+        return self._sshd
 
     # tools
     def build_tool(self, name, extra=()):
@@ -368,15 +375,15 @@ class Sshd:
                 "ControlPath=none"] + list(opts) + [host]
 
     def master(self, host="bench"):
-        """A ControlMaster connection (foreground ssh -M -N under our process list); returns the
-        ControlPath to pass to clients."""
+        """A ControlMaster connection (foreground ssh -M -N under our process list); returns
+        (the ControlPath to pass to clients, the master's Proc)."""
         path = os.path.join(self.dir, "mux-%s" % host)
-        self.bench.proc(["ssh", "-F", self.client_config, "-M", "-N", "-o", "ControlPath=" + path,
+        proc = self.bench.proc(["ssh", "-F", self.client_config, "-M", "-N", "-o", "ControlPath=" + path,
                          "-o", "ControlPersist=no", host], os.path.join(self.dir, "master.log"))
         harness.wait_for(lambda: subprocess.run(
             ["ssh", "-F", self.client_config, "-o", "ControlPath=" + path, "-O", "check", host],
             capture_output=True).returncode == 0, timeout=15, what="ssh master")
-        return path
+        return path, proc
 
     def version(self):
         r = subprocess.run(["ssh", "-V"], capture_output=True, text=True)
@@ -395,7 +402,7 @@ class Ansible:
 
     def __init__(self, bench, sshd, hosts=50):
         self.bench = bench
-        self.dir = bench.dir("ansible")
+        self.dir = bench.dir("ansible-%d" % hosts)
         self.hosts = ["h%02d" % (i + 1) for i in range(hosts)]
         self.inventory = os.path.join(self.dir, "inventory.ini")
         with open(self.inventory, "w") as f:

@@ -58,7 +58,9 @@ def swarm(bench, ns, reps, swarm_path=SWARM):
         bl.log("  swarm n=%s mode=%s: connect %s s, invoke→all %s s, RSS/agent %s KiB" % (
             n, mode, fmt(entry["connect_all_s"]), fmt(entry["invoke_to_all_s"]),
             fmt(entry["rss_per_agent_kib"])))
-    return {"ran": True, "argv": argv[1:], "raw": rows, "table": table}
+    display = "python3 bench/swarm.py --n %s --reps %d --json FILE" % (
+        ",".join(str(n) for n in ns), reps)
+    return {"ran": True, "display": display, "raw": rows, "table": table}
 
 
 def fmt(s):
@@ -97,13 +99,14 @@ def ansible_fanout(bench, reps, hosts=50):
     if not latency_have("ansible") or not os.access("/usr/sbin/sshd", os.X_OK):
         bl.log("  ansible: not run (ansible-core or openssh-server missing)")
         return {"ran": False}
-    sshd = bl.Sshd(bench)
+    sshd = bench.sshd()
     ans = bl.Ansible(bench, sshd, hosts=hosts)
     cold, warm = [], []
     for _ in range(reps):
         for kind, fresh, out in (("cold", True, cold), ("warm", False, warm)):
             env = ans.env(fresh)
             argv = ans.argv("bench", forks=50)
+            bl.log("  ansible %s: %s" % (kind, " ".join(argv)))
             ms = bl.time_cmd(argv, env=env)
             out.append(ms / 1000)
         ans.close_masters()
@@ -115,7 +118,6 @@ def ansible_fanout(bench, reps, hosts=50):
                " → %.0f s scaled to 10 000 hosts" % (kind, hosts, s["median"], s["min"], s["max"],
                                                      s["median"] / hosts * 1000,
                                                      s["median"] / hosts * 10000))
-    bench.stop(sshd.proc)
     return r
 
 
@@ -125,12 +127,12 @@ def latency_have(name):
 
 
 def run(bench, ns=(1000, 5000, 10000), reps=3, ansible_reps=3, agents=50, agent_reps=3,
-        swarm_path=SWARM):
-    bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible 50 hosts ×%d" % (
-        ",".join(map(str, ns)), reps, agents, agent_reps, ansible_reps))
+        swarm_path=SWARM, ansible_hosts=50):
+    bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible %d hosts ×%d" % (
+        ",".join(map(str, ns)), reps, agents, agent_reps, ansible_hosts, ansible_reps))
     return {"swarm": swarm(bench, ns, reps, swarm_path),
             "agents": real_agents(bench, agents, agent_reps) if agents else None,
-            "ansible": ansible_fanout(bench, ansible_reps)}
+            "ansible": ansible_fanout(bench, ansible_reps, ansible_hosts)}
 
 
 def main():
@@ -139,13 +141,14 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--ansible-reps", type=int, default=3)
     ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--ansible-hosts", type=int, default=50)
     ap.add_argument("--swarm", default=SWARM, help="the swarm driver (default bench/swarm.py)")
     ap.add_argument("--bin", default=None)
     args = ap.parse_args()
     bench = bl.Bench(args.bin)
     try:
         run(bench, [int(x) for x in args.n.split(",")], args.reps, args.ansible_reps,
-            args.agents, args.reps, args.swarm)
+            args.agents, args.reps, args.swarm, args.ansible_hosts)
     finally:
         bench.cleanup()
 

@@ -108,14 +108,15 @@ def run(bench, runs=200, ansible_runs=30, profile_runs=50):
     if not have("sshd", "/usr/sbin/sshd") or not have("ssh"):
         bl.log("  ssh: not run (openssh-server/openssh-client missing: install/bench-deps.sh)")
         return res
-    sshd = bl.Sshd(bench)
+    sshd = bench.sshd()
     res["ssh_version"] = sshd.version()
     rows["ssh"] = report("ssh HOST true", cmd_runs(sshd.ssh_argv("bench") + ["true"], runs),
                          "new connection each run")
-    path = sshd.master("bench")
+    path, master = sshd.master("bench")
     rows["ssh_mux"] = report("ssh HOST true (ControlMaster)",
                              cmd_runs(["ssh", "-F", sshd.client_config, "-o", "ControlPath=" + path,
                                        "bench", "true"], runs), "through a master started first")
+    bench.stop(master)
     if not have("ansible"):
         bl.log("  ansible: not run (ansible-core missing: install/bench-deps.sh)")
         return res

@@ -18,7 +18,9 @@ dropped_bytes. Measured:
   the task shim and the command's processes (the agent's descendants) — the agent process alone
   is what "flat memory" is about; the shim is listed apart.
 
-    python3 bench/throughput.py [--reps 3] [--size 1073741824] [--bin build/bin]
+Then, for comparison, the same with SIZE = output_limit (64 MiB: everything kept, nothing dropped).
+
+    python3 bench/throughput.py [--reps 3] [--size 1073741824] [--small-reps 3] [--bin build/bin]
 """
 
 import argparse
@@ -84,22 +86,43 @@ def one_rep(bench, rep, size):
     return r
 
 
-def run(bench, reps=3, size=1 << 30):
-    bl.log("== output throughput: %d rep(s) of one task printing %d bytes" % (reps, size))
-    return {"reps": reps, "size": size, "output_limit": OUTPUT_LIMIT,
-            "command": "head -c %d /dev/zero | tr '\\0' x" % size,
-            "runs": [one_rep(bench, i, size) for i in range(reps)]}
+def run(bench, reps=3, size=1 << 30, budget_s=None, small_reps=0):
+    """reps repetitions, or fewer when the next one would take the section past budget_s; then
+    small_reps repetitions of a task printing exactly output_limit bytes (all kept, none dropped),
+    for comparison."""
+    bl.log("== output throughput: %d rep(s) of one task printing %d bytes%s" % (
+        reps, size, "" if budget_s is None else " (at most %d s in all)" % budget_s))
+    res = {"reps": reps, "size": size, "output_limit": OUTPUT_LIMIT,
+           "command": "head -c %d /dev/zero | tr '\\0' x" % size, "runs": []}
+    t0 = time.monotonic()
+    for i in range(reps):
+        r0 = time.monotonic()
+        res["runs"].append(one_rep(bench, i, size))
+        last = time.monotonic() - r0
+        if budget_s is not None and i + 1 < reps and time.monotonic() - t0 + last > budget_s:
+            bl.log("  stopping after %d rep(s): another would take this section past %d s" % (
+                i + 1, budget_s))
+            res["stopped_early"] = {"budget_s": budget_s, "asked": reps}
+            break
+    res["reps"] = len(res["runs"])
+    if small_reps:
+        bl.log("  and %d rep(s) of %d bytes = output_limit (everything kept)" % (
+            small_reps, OUTPUT_LIMIT))
+        res["small"] = [one_rep(bench, 100 + i, OUTPUT_LIMIT) for i in range(small_reps)]
+    return res
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--size", type=int, default=1 << 30)
+    ap.add_argument("--small-reps", type=int, default=3)
+    ap.add_argument("--budget", type=int, default=None, help="seconds for all reps")
     ap.add_argument("--bin", default=None)
     args = ap.parse_args()
     bench = bl.Bench(args.bin)
     try:
-        run(bench, args.reps, args.size)
+        run(bench, args.reps, args.size, args.budget, args.small_reps)
     finally:
         bench.cleanup()
 
