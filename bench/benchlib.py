@@ -152,7 +152,8 @@ class Bench:
         self.tools_dir = os.path.join(self.root, "tools")
         os.mkdir(self.tools_dir)
         self._old_handlers = {}
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        # SIGINT too: a shell may start us with it ignored (a background job)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame):
@@ -196,6 +197,14 @@ class Bench:
         kill_all(below)
         if p in self.procs:
             self.procs.remove(p)
+
+    def stop_since(self, mark):
+        """Stops what was started after len(self.procs) was mark (a failed section's leftovers,
+        which must not run on into the next section's measurements)."""
+        for p in reversed(self.procs[mark:]):
+            self.stop(p)
+        if self._sshd is not None and self._sshd.proc not in self.procs:
+            self._sshd = None
 
     def cleanup(self):
         for p in reversed(list(self.procs)):
@@ -378,8 +387,9 @@ class Sshd:
         """A ControlMaster connection (foreground ssh -M -N under our process list); returns
         (the ControlPath to pass to clients, the master's Proc)."""
         path = os.path.join(self.dir, "mux-%s" % host)
-        proc = self.bench.proc(["ssh", "-F", self.client_config, "-M", "-N", "-o", "ControlPath=" + path,
-                         "-o", "ControlPersist=no", host], os.path.join(self.dir, "master.log"))
+        proc = self.bench.proc(["ssh", "-F", self.client_config, "-M", "-N",
+                                "-o", "ControlPath=" + path, "-o", "ControlPersist=no", host],
+                               os.path.join(self.dir, "master.log"))
         harness.wait_for(lambda: subprocess.run(
             ["ssh", "-F", self.client_config, "-o", "ControlPath=" + path, "-O", "check", host],
             capture_output=True).returncode == 0, timeout=15, what="ssh master")
@@ -419,7 +429,8 @@ class Ansible:
         os.makedirs(cp, exist_ok=True)
         env = dict(os.environ)
         env.update(HOME=self.dir, ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_LOCAL_TEMP=os.path.join(self.dir, "tmp"), ANSIBLE_RETRY_FILES_ENABLED="0",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(self.dir, "tmp"),
+                   ANSIBLE_RETRY_FILES_ENABLED="0",
                    ANSIBLE_LOAD_CALLBACK_PLUGINS="0")
         return env
 

@@ -14,7 +14,8 @@ exit), N runs after a few warm-up runs that are not counted:
 - the same through a ControlMaster connection started (and checked) before timing;
 - `ansible HOST -m command -a true` over that sshd, Ansible's own ControlPersist master warm from
   the warm-up runs (fewer runs: each costs a second or more);
-- bench/tools/spawn_floor.c: posix_spawn + waitpid of /bin/true, timed inside the C tool — the floor.
+- bench/tools/spawn_floor.c: posix_spawn + waitpid of /bin/true, timed inside the C tool (the
+  floor).
 
     python3 bench/latency.py [--runs 200] [--ansible-runs 30] [--bin build/bin]
 """

@@ -128,7 +128,8 @@ def budgets_section(r):
                      verdict_le(rss / MIB, 12, "MiB", 2)))
         rows.append(("agent idle RssAnon", "≤ 4 MiB", "%.2f MiB" % (anon / MIB),
                      verdict_le(anon / MIB, 4, "MiB", 2)))
-        rows.append(("agent idle wakeups", "≤ 1 /s", "%.2f /s" % wake, verdict_le(wake, 1, "/s", 2)))
+        rows.append(("agent idle wakeups", "≤ 1 /s", "%.2f /s" % wake,
+                     verdict_le(wake, 1, "/s", 2)))
     if fp.get("stripped_bytes"):
         sb = fp["stripped_bytes"] / MIB / MIB
         rows.append(("agent binary, stripped", "≤ 1 MiB", "%.2f MiB" % sb,

@@ -93,8 +93,9 @@ def machine(bin_dir):
     return info
 
 
-def run_section(name, fn, results):
+def run_section(bench, name, fn, results):
     t0 = time.monotonic()
+    mark = len(bench.procs)
     try:
         results[name] = fn()
         results[name]["ok"] = True
@@ -102,6 +103,7 @@ def run_section(name, fn, results):
         raise
     except Exception as e:
         traceback.print_exc()
+        bench.stop_since(mark)
         results[name] = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
     results[name]["duration_s"] = time.monotonic() - t0
     bl.log("-- %s: %.0f s" % (name, results[name]["duration_s"]))
@@ -141,23 +143,20 @@ def main():
     started = time.monotonic()
     bench = bl.Bench(bin_dir, keep=args.keep)
     try:
-        if "footprint" in only:
-            s = SETTINGS["footprint"][q]
-            run_section("footprint", lambda: footprint.run(bench, s["reps"], s["window"]), results)
-        if "latency" in only:
-            s = SETTINGS["latency"][q]
-            run_section("latency", lambda: latency.run(bench, s["runs"], s["ansible_runs"],
-                                                       s["profile_runs"]), results)
-        if "fanout" in only:
-            s = SETTINGS["fanout"][q]
-            run_section("fanout", lambda: fanout.run(bench, s["ns"], s["reps"], s["ansible_reps"],
-                                                     s["agents"], s["agent_reps"], args.swarm,
-                                                     s["ansible_hosts"]),
-                        results)
-        if "throughput" in only:
-            s = SETTINGS["throughput"][q]
-            run_section("throughput", lambda: throughput.run(bench, s["reps"], s["size"],
-                                                              s["budget_s"], s["small_reps"]), results)
+        st = {name: SETTINGS[name][q] for name in SECTIONS}
+        calls = {
+            "footprint": lambda s: footprint.run(bench, s["reps"], s["window"]),
+            "latency": lambda s: latency.run(bench, s["runs"], s["ansible_runs"],
+                                             s["profile_runs"]),
+            "fanout": lambda s: fanout.run(bench, s["ns"], s["reps"], s["ansible_reps"],
+                                           s["agents"], s["agent_reps"], args.swarm,
+                                           s["ansible_hosts"]),
+            "throughput": lambda s: throughput.run(bench, s["reps"], s["size"], s["budget_s"],
+                                                   s["small_reps"]),
+        }
+        for name in SECTIONS:
+            if name in only:
+                run_section(bench, name, lambda: calls[name](st[name]), results)
     except KeyboardInterrupt:
         bl.log("interrupted: cleaning up, nothing written")
         return 130
