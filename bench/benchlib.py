@@ -32,6 +32,13 @@ def log(msg):
     print(msg, flush=True)
 
 
+def log_how(doc):
+    """Prints how a section measures: its module docstring without the title and usage lines."""
+    lines = doc.strip().split("\n")[1:]
+    body = [line for line in lines if not line.startswith("    python3 ")]
+    log("\n".join("   | " + line if line else "   |" for line in body).rstrip())
+
+
 # ---------------------------------------------------------------- statistics
 
 def pct(sorted_vals, p):

@@ -130,6 +130,7 @@ def run(bench, ns=(1000, 5000, 10000), reps=3, ansible_reps=3, agents=50, agent_
         swarm_path=SWARM, ansible_hosts=50):
     bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible %d hosts ×%d" % (
         ",".join(map(str, ns)), reps, agents, agent_reps, ansible_hosts, ansible_reps))
+    bl.log_how(__doc__)
     return {"swarm": swarm(bench, ns, reps, swarm_path),
             "agents": real_agents(bench, agents, agent_reps) if agents else None,
             "ansible": ansible_fanout(bench, ansible_reps, ansible_hosts)}

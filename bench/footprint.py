@@ -10,7 +10,7 @@ seconds:
 - wakeups/s = sum over /proc/PID/task/*/status of voluntary+nonvoluntary context switches over the
   window, and, where `perf stat -e sched:sched_switch -p PID` works, that count too;
 - open fds (/proc/PID/fd), threads, mapped shared libraries (/proc/PID/maps, unique *.so*);
-- the server's RSS with this one agent connected.
+- the server's RSS once started (no agent) and with this one agent connected.
 Also: the stripped binary size (strip of a copy of build/bin/tether-agent), and the same memory
 figures for bench/tools/idle_libs.c linked against the agent's NEEDED libraries (loaded only, and
 after curl_global_init).
@@ -82,6 +82,7 @@ def memory_of(pid):
 def one_rep(bench, rep, window, settle, use_perf):
     work = bench.dir("footprint-%d" % rep)
     server = bench.server(work)
+    server_alone = bl.proc_status(server.proc.pid)["VmRSS"]
     agent = bench.agent(work, server, "idle%d" % rep)
     pid = agent.proc.pid
     time.sleep(settle)  # the connect-time pull and first heartbeat are not idle
@@ -108,6 +109,7 @@ def one_rep(bench, rep, window, settle, use_perf):
         "threads": bl.threads(pid),
         "libs": bl.mapped_libs(pid),
         "server_rss_kib": bl.proc_status(server.proc.pid)["VmRSS"],
+        "server_rss_alone_kib": server_alone,
         "vm_hwm_kib": bl.proc_status(pid)["VmHWM"],
     })
     if perf is not None:
@@ -150,6 +152,7 @@ def idle_libs(bench, agent_bin, mode):
 
 def run(bench, reps=3, window=60, settle=5):
     bl.log("== footprint: %d rep(s), %d s idle window each" % (reps, window))
+    bl.log_how(__doc__)
     agent_bin = os.path.join(bench.bin, "tether-agent")
     res = {"reps": reps, "window_s": window, "settle_s": settle}
     res["binary_bytes"] = os.path.getsize(agent_bin)

@@ -79,6 +79,7 @@ def report(label, vals, how):
 def run(bench, runs=200, ansible_runs=30, profile_runs=50):
     bl.log("== one-host latency of `true`: %d runs (Ansible %d, agent defaults %d), %d warm-up "
            "runs each not counted" % (runs, ansible_runs, profile_runs, WARMUP))
+    bl.log_how(__doc__)
     res = {"runs": runs, "ansible_runs": ansible_runs, "profile_runs": profile_runs,
            "warmup": WARMUP, "rows": {}}
     rows = res["rows"]

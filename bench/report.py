@@ -200,11 +200,15 @@ def footprint_section(fp):
         ("mapped shared libraries", mmm(summ([len(x["libs"]) for x in runs]), 0),
          "%d (idle_libs)" % len(il.get("libs", [])), ratio(len(runs[0]["libs"]),
                                                              len(il.get("libs", [])) or None)),
+        kib_row("server RSS, started, no agent (MiB)", "server_rss_alone_kib", None, ""),
         kib_row("server RSS, one agent connected (MiB)", "server_rss_kib", None, ""),
     ]
     out += ("%d repetition(s) of %d s idle each (fresh server and agent, %d s settling after the "
             "WebSocket connects). The agent process alone: no task runs, so no task shim exists "
-            "to include.\n\n" % (len(runs), fp["window_s"], fp["settle_s"]))
+            "to include. Pss divides each shared page among the processes mapping it, so it "
+            "depends on what else runs (other agents, the server, anything using libcurl or "
+            "OpenSSL); private (clean + dirty) is the memory the agent alone adds.\n\n" % (
+                len(runs), fp["window_s"], fp["settle_s"]))
     out += table(("figure", "median (min – max)", "comparison", "ratio"), rows)
     out += ("\n`idle_libs` is `bench/tools/idle_libs.c`, linked against the agent's own NEEDED "
             "libraries (%s) and sleeping. Loaded only: RSS %s MiB, RssAnon %s, Pss %s. After "

@@ -92,6 +92,7 @@ def run(bench, reps=3, size=1 << 30, budget_s=None, small_reps=0):
     for comparison."""
     bl.log("== output throughput: %d rep(s) of one task printing %d bytes%s" % (
         reps, size, "" if budget_s is None else " (at most %d s in all)" % budget_s))
+    bl.log_how(__doc__)
     res = {"reps": reps, "size": size, "output_limit": OUTPUT_LIMIT,
            "command": "head -c %d /dev/zero | tr '\\0' x" % size, "runs": []}
     t0 = time.monotonic()
