@@ -2,9 +2,11 @@
 """Fan-out of `true` (issue 9), printed as it is measured.
 
 - The swarm: bench/swarm.py (a C tool simulating N agents in one process against a real server;
-  see its own section in bench/README.md), called as
-  `python3 bench/swarm.py --n N1,N2,… --reps R --json FILE` when it exists; its JSON list is
-  summarised per N (min/median/max over the reps). When bench/swarm.py is absent: "not run".
+  see its own section in bench/README.md), called once per mode (`instant`: the simulated
+  command completes at once; `true`: it runs /bin/true) as
+  `python3 bench/swarm.py --n N1,N2,… --reps R --mode M --bin BIN --json FILE` when it exists;
+  its JSON list is summarised per N and mode (min/median/max over the reps). When
+  bench/swarm.py is absent: "not run".
 - Real agents: AGENTS real tether-agent processes (tasks as root, login_profile=no) on one server;
   `tether run --all -y -- true`, wall clock around the CLI, and the server-side time from the
   invocation's created_at to the last task's finished_at.
@@ -31,21 +33,29 @@ SWARM_KEYS = ("connect_all_s", "server_rss_kib_idle", "server_rss_kib_connected"
               "tasks_per_s")
 
 
-def swarm(bench, ns, reps, swarm_path=SWARM):
+def swarm(bench, ns, reps, swarm_path=SWARM, modes=("instant", "true")):
     if not os.path.exists(swarm_path):
         bl.log("  swarm: not run (%s does not exist)" % os.path.relpath(swarm_path, bl.ROOT))
         return {"ran": False, "why": "bench/swarm.py does not exist"}
-    out = os.path.join(bench.root, "swarm.json")
-    argv = [sys.executable, swarm_path, "--n", ",".join(str(n) for n in ns), "--reps", str(reps),
-            "--json", out]
-    bl.log("  swarm: %s" % " ".join(argv))
-    env = dict(os.environ, TETHER_BIN=bench.bin)
-    r = subprocess.run(argv, env=env, cwd=bl.ROOT)
-    if r.returncode != 0 or not os.path.exists(out):
-        bl.log("  swarm: failed (exit %d)" % r.returncode)
-        return {"ran": False, "why": "bench/swarm.py exited %d" % r.returncode}
-    with open(out) as f:
-        rows = json.load(f)
+    rows, failures = [], []
+    for mode in modes:
+        out = os.path.join(bench.root, "swarm-%s.json" % mode)
+        argv = [sys.executable, swarm_path, "--n", ",".join(str(n) for n in ns), "--reps",
+                str(reps), "--mode", mode, "--bin", bench.bin, "--json", out]
+        bl.log("  swarm: %s" % " ".join(argv))
+        r = subprocess.run(argv, cwd=bl.ROOT)
+        got = []
+        if os.path.exists(out):  # written even by a run that failed part way
+            with open(out) as f:
+                got = json.load(f)
+        for row in got:
+            row.setdefault("mode", mode)
+        rows += got
+        if r.returncode != 0:
+            failures.append("mode %s exited %d after %d row(s)" % (mode, r.returncode, len(got)))
+            bl.log("  swarm: %s" % failures[-1])
+    if not rows:
+        return {"ran": False, "why": "bench/swarm.py: " + "; ".join(failures)}
     groups = {}
     for row in rows:
         groups.setdefault((row.get("n"), row.get("mode")), []).append(row)
@@ -58,9 +68,9 @@ def swarm(bench, ns, reps, swarm_path=SWARM):
         bl.log("  swarm n=%s mode=%s: connect %s s, invoke→all %s s, RSS/agent %s KiB" % (
             n, mode, fmt(entry["connect_all_s"]), fmt(entry["invoke_to_all_s"]),
             fmt(entry["rss_per_agent_kib"])))
-    display = "python3 bench/swarm.py --n %s --reps %d --json FILE" % (
-        ",".join(str(n) for n in ns), reps)
-    return {"ran": True, "display": display, "raw": rows, "table": table}
+    display = "python3 bench/swarm.py --n %s --reps %d --mode %s --json FILE" % (
+        ",".join(str(n) for n in ns), reps, "|".join(modes))
+    return {"ran": True, "display": display, "raw": rows, "table": table, "failures": failures}
 
 
 def fmt(s):
@@ -96,9 +106,11 @@ def real_agents(bench, count, reps):
 
 
 def ansible_fanout(bench, reps, hosts=50):
+    if reps < 1:
+        return {"ran": False, "why": "no repetitions asked"}
     if not latency_have("ansible") or not os.access("/usr/sbin/sshd", os.X_OK):
         bl.log("  ansible: not run (ansible-core or openssh-server missing)")
-        return {"ran": False}
+        return {"ran": False, "why": "ansible-core or openssh-server missing"}
     sshd = bench.sshd()
     ans = bl.Ansible(bench, sshd, hosts=hosts)
     cold, warm = [], []

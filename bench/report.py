@@ -285,6 +285,8 @@ def fanout_section(fan):
         out += "Not run: %s.\n" % sw.get("why", "unknown")
     else:
         out += "`%s`; median (min – max) over the repetitions of each N.\n\n" % sw["display"]
+        if sw.get("failures"):
+            out += "**Incomplete**: %s.\n\n" % "; ".join(sw["failures"])
         t = []
         for x in sw["table"]:
             t.append((x["n"], x.get("mode") or "", x["reps"], mmm(x["connect_all_s"], 2),
@@ -304,7 +306,7 @@ def fanout_section(fan):
     an = fan.get("ansible") or {}
     out += "\n### Ansible, %s hosts\n\n" % an.get("hosts", 50)
     if not an.get("ran"):
-        return out + "Not run (ansible-core or openssh-server missing).\n\n"
+        return out + "Not run: %s.\n\n" % an.get("why", "ansible-core or openssh-server missing")
     hosts = an["hosts"]
     big = swarm_pick(fan)
     # the swarm's invoke → all results at its largest N, scaled linearly to 10 000 if smaller
