@@ -139,11 +139,11 @@ def latency_have(name):
 
 
 def run(bench, ns=(1000, 5000, 10000), reps=3, ansible_reps=3, agents=50, agent_reps=3,
-        swarm_path=SWARM, ansible_hosts=50):
+        swarm_path=SWARM, ansible_hosts=50, swarm_modes=("instant", "true")):
     bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible %d hosts ×%d" % (
         ",".join(map(str, ns)), reps, agents, agent_reps, ansible_hosts, ansible_reps))
     bl.log_how(__doc__)
-    return {"swarm": swarm(bench, ns, reps, swarm_path),
+    return {"swarm": swarm(bench, ns, reps, swarm_path, swarm_modes),
             "agents": real_agents(bench, agents, agent_reps) if agents else None,
             "ansible": ansible_fanout(bench, ansible_reps, ansible_hosts)}
 

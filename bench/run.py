@@ -37,10 +37,10 @@ SETTINGS = {
     "footprint": ({"reps": 3, "window": 60}, {"reps": 1, "window": 10}),
     "latency": ({"runs": 200, "ansible_runs": 30, "profile_runs": 50},
                 {"runs": 20, "ansible_runs": 5, "profile_runs": 10}),
-    "fanout": ({"ns": (1000, 5000, 10000), "reps": 3, "ansible_reps": 2, "ansible_hosts": 50,
-                "agents": 50, "agent_reps": 5},
-               {"ns": (100, 500), "reps": 1, "ansible_reps": 1, "ansible_hosts": 10,
-                "agents": 10, "agent_reps": 2}),
+    "fanout": ({"ns": (1000, 5000, 10000), "reps": 3, "swarm_modes": ("instant", "true"),
+                "ansible_reps": 1, "ansible_hosts": 50, "agents": 50, "agent_reps": 5},
+               {"ns": (100, 500), "reps": 1, "swarm_modes": ("instant", "true"),
+                "ansible_reps": 1, "ansible_hosts": 10, "agents": 10, "agent_reps": 2}),
     # reps stop early once the next one would pass budget_s (1 GiB may take minutes)
     "throughput": ({"reps": 3, "size": 1 << 30, "budget_s": 480, "small_reps": 3},
                    {"reps": 1, "size": 96 << 20, "budget_s": 120, "small_reps": 1}),
@@ -150,7 +150,7 @@ def main():
                                              s["profile_runs"]),
             "fanout": lambda s: fanout.run(bench, s["ns"], s["reps"], s["ansible_reps"],
                                            s["agents"], s["agent_reps"], args.swarm,
-                                           s["ansible_hosts"]),
+                                           s["ansible_hosts"], s["swarm_modes"]),
             "throughput": lambda s: throughput.run(bench, s["reps"], s["size"], s["budget_s"],
                                                    s["small_reps"]),
         }
