@@ -33,15 +33,16 @@ SWARM_KEYS = ("connect_all_s", "server_rss_kib_idle", "server_rss_kib_connected"
               "tasks_per_s")
 
 
-def swarm(bench, ns, reps, swarm_path=SWARM, modes=("instant", "true")):
+def swarm(bench, ns, reps, swarm_path=SWARM, modes=(("instant", None), ("true", None))):
+    """modes: (mode, repetitions or None for reps) pairs."""
     if not os.path.exists(swarm_path):
         bl.log("  swarm: not run (%s does not exist)" % os.path.relpath(swarm_path, bl.ROOT))
         return {"ran": False, "why": "bench/swarm.py does not exist"}
     rows, failures = [], []
-    for mode in modes:
+    for mode, mode_reps in modes:
         out = os.path.join(bench.root, "swarm-%s.json" % mode)
         argv = [sys.executable, swarm_path, "--n", ",".join(str(n) for n in ns), "--reps",
-                str(reps), "--mode", mode, "--bin", bench.bin, "--json", out]
+                str(mode_reps or reps), "--mode", mode, "--bin", bench.bin, "--json", out]
         bl.log("  swarm: %s" % " ".join(argv))
         r = subprocess.run(argv, cwd=bl.ROOT)
         got = []
@@ -68,8 +69,8 @@ def swarm(bench, ns, reps, swarm_path=SWARM, modes=("instant", "true")):
         bl.log("  swarm n=%s mode=%s: connect %s s, invoke→all %s s, RSS/agent %s KiB" % (
             n, mode, fmt(entry["connect_all_s"]), fmt(entry["invoke_to_all_s"]),
             fmt(entry["rss_per_agent_kib"])))
-    display = "python3 bench/swarm.py --n %s --reps %d --mode %s --json FILE" % (
-        ",".join(str(n) for n in ns), reps, "|".join(modes))
+    display = "; ".join("python3 bench/swarm.py --n %s --reps %d --mode %s --json FILE" % (
+        ",".join(str(n) for n in ns), mode_reps or reps, mode) for mode, mode_reps in modes)
     return {"ran": True, "display": display, "raw": rows, "table": table, "failures": failures}
 
 
@@ -139,7 +140,7 @@ def latency_have(name):
 
 
 def run(bench, ns=(1000, 5000, 10000), reps=3, ansible_reps=3, agents=50, agent_reps=3,
-        swarm_path=SWARM, ansible_hosts=50, swarm_modes=("instant", "true")):
+        swarm_path=SWARM, ansible_hosts=50, swarm_modes=(("instant", None), ("true", None))):
     bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible %d hosts ×%d" % (
         ",".join(map(str, ns)), reps, agents, agent_reps, ansible_hosts, ansible_reps))
     bl.log_how(__doc__)

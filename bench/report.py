@@ -174,7 +174,7 @@ def budgets_section(r):
                      "value during the task.")
     return ("## Budgets (DESIGN §9)\n\n" + table(("figure", "budget", "measured (median)",
                                                   "verdict"), rows) +
-            ("\n" + "\n".join(notes) + "\n" if notes else ""))
+            ("\n" + "\n\n".join(notes) + "\n" if notes else ""))
 
 
 def footprint_section(fp):
@@ -296,7 +296,8 @@ def fanout_section(fan):
     if not sw.get("ran"):
         out += "Not run: %s.\n" % sw.get("why", "unknown")
     else:
-        out += "`%s`; median (min – max) over the repetitions of each N.\n\n" % sw["display"]
+        out += "`%s`; median (min – max) over the repetitions of each N and mode.\n\n" % (
+            sw["display"].replace("; ", "` and `"))
         if sw.get("failures"):
             out += "**Incomplete**: %s.\n\n" % "; ".join(sw["failures"])
         t = []
