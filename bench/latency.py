@@ -103,6 +103,7 @@ def run(bench, runs=200, ansible_runs=30, profile_runs=50):
 
     floor = bench.build_tool("spawn_floor")
     r = subprocess.run([floor, str(runs)], capture_output=True, text=True, check=True)
+    bl.log("  " + r.stderr.strip())
     rows["spawn"] = report("posix_spawn+waitpid /bin/true", [float(x) / 1000 for x in
                                                              r.stdout.split()],
                            "bench/tools/spawn_floor.c")

@@ -1,7 +1,8 @@
 /*
  * spawn_floor: the floor under any remote `true`. Starts /bin/true with posix_spawn and waits for
  * it with waitpid, N times, and prints the wall time of each round in microseconds, one per line
- * (CLOCK_MONOTONIC around posix_spawn + waitpid). bench/run.py reads the lines.
+ * (CLOCK_MONOTONIC around posix_spawn + waitpid); what it measures goes to stderr first.
+ * bench/latency.py reads the lines.
  *
  *   spawn_floor [N]        N rounds, default 200 (1 ... 1000000)
  */
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
         }
     }
     char *child_argv[] = {"true", NULL};
+    fprintf(stderr, "spawn_floor: %ld rounds of posix_spawn(/bin/true) + waitpid, wall time per "
+                    "round in microseconds (CLOCK_MONOTONIC), one per line on stdout\n", rounds);
     for (long i = 0; i < rounds; i++) {
         pid_t pid;
         int status;
