@@ -144,9 +144,20 @@ def run(bench, ns=(1000, 5000, 10000), reps=3, ansible_reps=3, agents=50, agent_
     bl.log("== fan-out: swarm N=%s ×%d, %d real agents ×%d, Ansible %d hosts ×%d" % (
         ",".join(map(str, ns)), reps, agents, agent_reps, ansible_hosts, ansible_reps))
     bl.log_how(__doc__)
-    return {"swarm": swarm(bench, ns, reps, swarm_path, swarm_modes),
-            "agents": real_agents(bench, agents, agent_reps) if agents else None,
-            "ansible": ansible_fanout(bench, ansible_reps, ansible_hosts)}
+    return {"swarm": guarded(bench, swarm, bench, ns, reps, swarm_path, swarm_modes),
+            "agents": guarded(bench, real_agents, bench, agents, agent_reps) if agents else None,
+            "ansible": guarded(bench, ansible_fanout, bench, ansible_reps, ansible_hosts)}
+
+
+def guarded(bench, fn, *args):
+    """One part of the section; a failure is recorded and the other parts still run."""
+    mark = len(bench.procs)
+    try:
+        return fn(*args)
+    except Exception as e:
+        bl.log("  %s failed: %s: %s" % (fn.__name__, type(e).__name__, e))
+        bench.stop_since(mark)
+        return {"ran": False, "why": "failed: %s: %s" % (type(e).__name__, e)}
 
 
 def main():

@@ -280,6 +280,8 @@ def latency_section(lat):
     out += table(("phase", "median", "p90", "p99", "min", "max"),
                  [(label, fnum(ss[k]["median"]), fnum(ss[k]["p90"]), fnum(ss[k]["p99"]),
                    fnum(ss[k]["min"]), fnum(ss[k]["max"])) for k, label in names if k in ss])
+    if lat.get("comparison_error"):
+        out += "\nThe comparisons stopped: `%s`.\n" % lat["comparison_error"]
     vers = [v for v in (lat.get("ssh_version"), lat.get("ansible_version")) if v]
     if vers:
         out += "\nVersions: %s.\n" % "; ".join(vers)
@@ -310,6 +312,9 @@ def fanout_section(fan):
                       "RSS per agent (KiB)", "invoke → all results (s)",
                       "server-side invoke → all (s)", "kicks/s", "tasks/s"), t)
     ag = fan.get("agents")
+    if ag and not ag.get("wall_s"):
+        out += "\n### Real agents\n\nNot run: %s.\n" % ag.get("why")
+        ag = None
     if ag:
         out += ("\n### Real agents\n\n`tether run --all -y -- true` on %d real tether-agent "
                 "processes on this machine, %d runs after one warm-up: wall clock %s s, "
