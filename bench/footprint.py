@@ -4,7 +4,8 @@
 Per repetition: a fresh server and agent (tasks as root, login_profile=no, log level info); once
 the agent is online with its WebSocket connected it settles for a few seconds, then for WINDOW
 seconds:
-- RSS, RssAnon (/proc/PID/status) sampled every second, Pss (/proc/PID/smaps_rollup) at the end —
+- RSS, RssAnon (/proc/PID/status) sampled every second, Pss and Private_Dirty
+  (/proc/PID/smaps_rollup) at the end —
   the agent process alone: idle there is no task, so no task shim exists to include;
 - CPU = utime+stime of all its threads (/proc/PID/stat) over the window;
 - wakeups/s = sum over /proc/PID/task/*/status of voluntary+nonvoluntary context switches over the
@@ -76,7 +77,7 @@ def memory_of(pid):
     roll = bl.smaps_rollup(pid)
     return {"rss_kib": st["VmRSS"], "rss_anon_kib": st["RssAnon"], "rss_file_kib": st["RssFile"],
             "pss_kib": roll.get("Pss"), "pss_anon_kib": roll.get("Pss_Anon"),
-            "private_kib": roll.get("Private_Clean", 0) + roll.get("Private_Dirty", 0)}
+            "private_dirty_kib": roll.get("Private_Dirty")}
 
 
 def one_rep(bench, rep, window, settle, use_perf):

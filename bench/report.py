@@ -198,8 +198,8 @@ def footprint_section(fp):
         kib_row("agent RSS (MiB)", "rss_kib", il.get("rss_kib"), "idle_libs"),
         kib_row("agent RssAnon (MiB)", "rss_anon_kib", il.get("rss_anon_kib"), "idle_libs"),
         kib_row("agent Pss (MiB)", "pss_kib", il.get("pss_kib"), "idle_libs"),
-        kib_row("agent private, clean+dirty (MiB)", "private_kib", il.get("private_kib"),
-                "idle_libs"),
+        kib_row("agent Private_Dirty (MiB)", "private_dirty_kib",
+                il.get("private_dirty_kib"), "idle_libs"),
         kib_row("agent RSS, max over the window (MiB)", "rss_max_kib", 12 * MIB, "budget"),
         ("agent CPU over the window (ms)", mmm(col("cpu_ms")), "–", "–"),
         ("agent CPU (% of one core)", mmm(col("cpu_pct"), 3), "–", "–"),
@@ -219,7 +219,8 @@ def footprint_section(fp):
             "WebSocket connects). The agent process alone: no task runs, so no task shim exists "
             "to include. Pss divides each shared page among the processes mapping it, so it "
             "depends on what else runs (other agents, the server, anything using libcurl or "
-            "OpenSSL); private (clean + dirty) is the memory the agent alone adds.\n\n" % (
+            "OpenSSL). RssAnon and Private_Dirty are what the agent alone adds whatever else "
+            "runs.\n\n" % (
                 len(runs), fp["window_s"], fp["settle_s"]))
     out += table(("figure", "median (min – max)", "comparison", "ratio"), rows)
     out += ("\n`idle_libs` is `bench/tools/idle_libs.c`, linked against the agent's own NEEDED "
