@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. `make` builds, `make demo` runs a local server + agent,
-# `make test` runs the whole suite (plain build, then ASan+UBSan build).
+# `make test` runs the whole suite (plain build, then ASan+UBSan build), `make bench` the
+# benchmarks (docs/benchmarks.md; BENCH_QUICK=1 for a smoke run).
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -8,7 +9,7 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo demo-stop test test-plain test-asan fuzz clean
+.PHONY: all deps build demo demo-stop test test-plain test-asan fuzz bench clean
 
 all: build
 
@@ -51,6 +52,11 @@ test-tsan: deps
 	@env -u MAKEFLAGS -u MAKELEVEL cmake --build $(TSAN_BUILD) -j $(JOBS) >/dev/null || env -u MAKEFLAGS -u MAKELEVEL cmake --build $(TSAN_BUILD) -j 1
 	cd $(TSAN_BUILD) && TETHER_TEST_SLOW=3 TETHER_SANITIZER=tsan TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j 2 -R 'unit.test_agent|e2e'
+
+# Not part of `make test` or CI: minutes long, and it installs OpenSSH server and Ansible.
+bench: build
+	@install/bench-deps.sh
+	python3 bench/run.py --bin $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
