@@ -385,6 +385,16 @@ def throughput_section(tp):
         ("task shim + command VmRSS max, summed (MiB)", mmm(col("shim_rss_max_kib"), 2, MIB),
          "–", "–"),
     ]
+    dflt = tp.get("default_limit") or []
+    if dflt:
+        dm = summ([x["mb_s"] for x in dflt])
+        rows.insert(1, ("MB/s with the default output_limit (%d MiB kept), %d rep(s)" % (
+            dflt[0]["kept_bytes"] >> 20, len(dflt)), mmm(dm), "100 (budget)",
+            ratio(dm["median"], 100)))
+        rows.append(("agent VmRSS max during the default-limit runs (MiB)",
+                     mmm(summ([x["agent_rss_max_kib"] for x in dflt]), 2, MIB), "idle before",
+                     ratio(summ([x["agent_rss_max_kib"] for x in dflt])["median"],
+                           summ([x["agent_rss_before_kib"] for x in dflt])["median"])))
     small = tp.get("small") or []
     if small:
         sm = summ([x["mb_s"] for x in small])

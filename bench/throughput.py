@@ -18,7 +18,8 @@ dropped_bytes. Measured:
   the task shim and the command's processes (the agent's descendants) — the agent process alone
   is what "flat memory" is about; the shim is listed apart.
 
-Then, for comparison, the same with SIZE = output_limit (64 MiB: everything kept, nothing dropped).
+Then the same SIZE with the server's default output_limit (4 MiB kept: what a run gets unless it
+asks for more), and, for comparison, SIZE = output_limit (64 MiB: everything kept, nothing dropped).
 
     python3 bench/throughput.py [--reps 3] [--size 1073741824] [--small-reps 3] [--bin build/bin]
 """
@@ -32,7 +33,7 @@ import harness
 OUTPUT_LIMIT = 64 * 1024 * 1024
 
 
-def one_rep(bench, rep, size):
+def one_rep(bench, rep, size, output_limit=OUTPUT_LIMIT):
     work = bench.dir("throughput-%d" % rep)
     server = bench.server(work)
     agent = bench.agent(work, server, "tput%d" % rep, extra_args=["--set", "spool_limit=2G"])
@@ -41,7 +42,10 @@ def one_rep(bench, rep, size):
     base = bl.proc_status(apid)
     cmd = "head -c %d /dev/zero | tr '\\0' x" % size
     t0 = time.monotonic()
-    inv = server.invoke(cmd, [agent.name], output_limit=OUTPUT_LIMIT, timeout_s=3600)
+    opts = {"timeout_s": 3600}
+    if output_limit:
+        opts["output_limit"] = output_limit  # else the server's default (4 MiB)
+    inv = server.invoke(cmd, [agent.name], **opts)
     inv_id = inv["invocation_id"]
     agent_rss, shim_rss = [], []
     last_poll, final = 0.0, None
@@ -106,6 +110,9 @@ def run(bench, reps=3, size=1 << 30, budget_s=None, small_reps=0):
             res["stopped_early"] = {"budget_s": budget_s, "asked": reps}
             break
     res["reps"] = len(res["runs"])
+    # what an operator gets without asking for more: the default output_limit (4 MiB kept)
+    bl.log("  and %d rep(s) with the server's default output_limit" % res["reps"])
+    res["default_limit"] = [one_rep(bench, 200 + i, size, None) for i in range(res["reps"])]
     if small_reps:
         bl.log("  and %d rep(s) of %d bytes = output_limit (everything kept)" % (
             small_reps, OUTPUT_LIMIT))
