@@ -407,11 +407,8 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
 
-    if (strcmp(cmd, "task-shim") == 0) {
-        if (argc != 3 || argv[2][0] != '/')
-            return 2;
-        return shim_main(argv[2]);
-    }
+    if (strcmp(cmd, "task-shim") == 0)
+        return shim_main_args(argc, argv);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tether-agent %s\n", TETHER_VERSION);
         return 0;

@@ -69,6 +69,11 @@ int journal_create(const char *data_dir, const char *task_id, const char *json, 
 
 int journal_mark_spawned(const char *dir)
 {
+    return journal_mark_fast(dir, "spawned");
+}
+
+int journal_sync_entry(const char *dir)
+{
     char path[PATH_MAX + 16], parent[PATH_MAX];
     char *slash;
     int fd, rc = 0;
@@ -82,8 +87,6 @@ int journal_mark_spawned(const char *dir)
     if (fsync(fd) < 0)
         rc = -errno;
     close(fd);
-    if (!rc)
-        rc = journal_mark_fast(dir, "spawned");
     /* one sync of the directory covers both names (task.json and spawned); then the entry
      * itself in DATA/tasks */
     if (!rc)

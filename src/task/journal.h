@@ -1,8 +1,8 @@
 /*
  * The task journal: DATA/tasks/<task_id>/ per task the agent ever accepted. The directory's
  * existence is the dedupe record (mkdir is atomic), task.json is written at once and made durable
- * together with the spawned marker, just before the shim is forked, and marker files record
- * progress:
+ * together with the spawned marker while the shim starts (it waits for that before running
+ * anything), and marker files record progress:
  *   task.json  the validated task (plus agent fields)   spawned   the shim was about to be forked
  *   shim.pid   "pid starttime" written by the shim      result    the shim's verdict (atomic)
  *   output     the spool                                upload.log chunks sent (see upload_log.h)
@@ -34,9 +34,11 @@ int journal_dir(const char *data_dir, const char *task_id, char *out, size_t n);
 /* Creates the entry and writes task.json (not yet durable). -EEXIST if the id is already
  * journaled. */
 int journal_create(const char *data_dir, const char *task_id, const char *json, size_t len);
-/* Before the shim is forked: makes task.json, the new spawned marker and the entry itself
- * durable (three fsyncs: the file, the entry's directory, DATA/tasks). Returns 0 or -errno. */
+/* Just before the shim is spawned: the spawned marker (visible at once, not yet durable). */
 int journal_mark_spawned(const char *dir);
+/* While the shim starts, before it may run anything: makes task.json, the spawned marker and the
+ * entry itself durable (three fsyncs: the file, the entry's directory, DATA/tasks). */
+int journal_sync_entry(const char *dir);
 /* fsyncs DIR/result and DIR: the shim leaves its verdict to the page cache, and the worker makes
  * it durable only when the server has not taken it (finish not acknowledged). */
 int journal_sync_result(const char *dir);

@@ -656,7 +656,39 @@ static int setup(struct shim *s, char *err, size_t errlen)
     return make_cgroup(s, err, errlen);
 }
 
-int shim_main(const char *dir)
+/* Waits for the agent's go byte (spawn.h): the journal entry is durable, the task may run. */
+static int wait_go(int go_fd, char *err, size_t errlen)
+{
+    char b;
+    ssize_t n;
+
+    if (go_fd < 0)
+        return 0;
+    do
+        n = read(go_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    close(go_fd);
+    if (n == 1)
+        return 0;
+    snprintf(err, errlen, "the agent could not record the task durably; it was not run");
+    return -1;
+}
+
+int shim_main_args(int argc, char **argv)
+{
+    int go_fd = -1;
+
+    if (argc < 3 || argc > 4 || strcmp(argv[1], "task-shim") != 0 || argv[2][0] != '/')
+        return 2;
+    if (argc == 4) {
+        if (strcmp(argv[3], "--go-fd=3") != 0)
+            return 2;
+        go_fd = 3;
+    }
+    return shim_main(argv[2], go_fd);
+}
+
+int shim_main(const char *dir, int go_fd)
 {
     struct shim *s = calloc(1, sizeof *s);
     char err[512] = "";
@@ -678,7 +710,10 @@ int shim_main(const char *dir)
         rc = 1;
         goto out;
     }
-    if (setup(s, err, sizeof err) != 0 || spawn_command(s, err, sizeof err) != 0) {
+    /* everything up to the cgroup is preparation; the login profile and the command are the
+     * task's own code and wait for the agent's go */
+    if (setup(s, err, sizeof err) != 0 || wait_go(go_fd, err, sizeof err) != 0 ||
+        spawn_command(s, err, sizeof err) != 0) {
         cleanup_cgroup(s);
         rc = start_failed(s, err);
         goto out;

@@ -15,6 +15,7 @@
 #include "common/tm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,18 +61,34 @@ static int post_start(struct worker *w)
 
 static int spawn(struct worker *w)
 {
-    int rc = journal_mark_spawned(w->job->dir);
+    int go[2], rc = journal_mark_spawned(w->job->dir);
+    const char one = 1;
 
     if (rc)
         return rc;
-    w->pid = spawn_shim(w->a->shim_exe, w->job->dir);
-    if (w->pid < 0)
+    if (pipe2(go, O_CLOEXEC) < 0)
+        return -errno;
+    w->pid = spawn_shim(w->a->shim_exe, w->job->dir, go[0]);
+    close(go[0]);
+    if (w->pid < 0) {
+        close(go[1]);
         return (int)w->pid;
+    }
     w->own_child = true;
     w->pidfd = pidfd_open(w->pid, 0);
+    if (w->pidfd >= 0)
+        running_tasks_set_shim(w->a->rt, w->job->task_id, w->pid, w->pidfd);
+    /* The shim loads the task, resolves the user and makes the cgroup meanwhile; it runs nothing
+     * of the task before this byte. Without it (EOF) it records start_failed. */
+    rc = w->pidfd < 0 ? -errno : journal_sync_entry(w->job->dir);
+    if (rc)
+        log_error("task %s: cannot make the journal durable (%s); not running it",
+                  w->job->task_id, strerror(-rc));
+    else if (write(go[1], &one, 1) != 1)
+        log_error("task %s: the shim is gone before it could start the task", w->job->task_id);
+    close(go[1]);
     if (w->pidfd < 0)
-        return -errno;
-    running_tasks_set_shim(w->a->rt, w->job->task_id, w->pid, w->pidfd);
+        return rc;
     agent_status_write(w->a);
     return 0;
 }

@@ -2,6 +2,7 @@
 a task's reach, planted symlinks not followed, no command text or env values in the agent log, and
 the per-user login environment cache (reused, then invalidated by a profile edit)."""
 
+import base64
 import hashlib
 import json
 import os
@@ -155,6 +156,46 @@ class Hardening(TetherTest):
         self.assertEqual(res["status"], "start_failed", res)
         self.assertIn("output", res["error"])
         self.assertTrue(os.path.islink(os.path.join(tdir, "output")))  # left as found
+
+    def shim_with_go(self, name, go):
+        """Runs the shim on a fresh entry whose command creates a marker, with fd 3 a pipe the
+        test writes go (bytes) to, then closes. Returns (result, whether the marker exists)."""
+        data = os.path.join(self.workdir, name)
+        task_id = "tsk-" + "9a" * 10
+        tdir = os.path.join(data, "tasks", task_id)
+        os.makedirs(tdir)
+        marker = os.path.join(self.workdir, name + "-ran")
+        task = {"task_id": task_id, "user": "root", "timeout_s": 10, "login_profile": False,
+                "cgroups": "off", "command": base64.b64encode(b"touch " + marker.encode()).decode()}
+        if not IS_ROOT:
+            import pwd
+            task["user"] = pwd.getpwuid(os.getuid()).pw_name
+        with open(os.path.join(tdir, "task.json"), "w") as f:
+            json.dump(task, f)
+        r, w = os.pipe()
+        os.write(w, go)
+        os.close(w)
+        # close_fds would close fd 3 again after preexec_fn: keep the test's fds, they are few
+        subprocess.run([SHIM_BIN, "task-shim", tdir, "--go-fd=3"], timeout=30 * SLOW,
+                       close_fds=False, preexec_fn=lambda: os.dup2(r, 3))
+        os.close(r)
+        with open(os.path.join(tdir, "result")) as f:
+            return json.load(f), os.path.exists(marker)
+
+    def test_shim_waits_for_the_agents_go(self):
+        """The shim runs nothing of the task until the agent has made the journal durable and
+        says so on fd 3; a closed pipe without the byte is start_failed and nothing ran."""
+        res, ran = self.shim_with_go("nogo", b"")
+        self.assertEqual(res["status"], "start_failed", res)
+        self.assertIn("could not record the task durably", res["error"])
+        self.assertFalse(ran, "the command ran without the go byte")
+        res, ran = self.shim_with_go("go", b"\x01")
+        self.assertEqual(res["status"], "succeeded", res)
+        self.assertTrue(ran)
+        # a malformed go argument is refused before anything happens
+        out = subprocess.run([SHIM_BIN, "task-shim", "/nonexistent", "--go-fd=4"],
+                             timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 2)
 
     def test_task_dir_must_be_its_own(self):
         """A task.json whose id does not match its directory is refused (the data dir, whose

@@ -63,6 +63,7 @@ static void reattach_decisions(void **state)
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_NEW);
     assert_int_equal(journal_sync_result(dir), -ENOENT); /* nothing to sync yet */
     assert_int_equal(journal_mark_spawned(dir), 0);
+    assert_int_equal(journal_sync_entry(dir), 0);
     /* spawned, no pid file, no result: the shim may have run: never again */
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_LOST);
     /* a live process with the right start time is adopted */
@@ -82,7 +83,7 @@ static void reattach_decisions(void **state)
     assert_int_equal(journal_classify(dir, &pid, &start), JOURNAL_FINISHED);
 }
 
-/* spawned needs a task.json to make durable: an entry without one is refused, not marked */
+/* the entry is made durable with its task.json: an entry without one cannot be synced */
 static void spawned_needs_task(void **state)
 {
     const char *data = *state;
@@ -92,7 +93,8 @@ static void spawned_needs_task(void **state)
     journal_dir(data, ID, dir, sizeof dir);
     assert_int_equal(journal_mark_spawned(dir), 0);
     assert_true(journal_has(dir, "spawned"));
-    assert_int_equal(journal_mark_spawned("/nonexistent/tasks/" ID), -ENOENT);
+    assert_int_equal(journal_sync_entry(dir), 0);
+    assert_int_equal(journal_sync_entry("/nonexistent/tasks/" ID), -ENOENT);
 }
 
 static void gc_keeps_recent(void **state)

@@ -1,5 +1,5 @@
 /*
- * Optional lean shim executable: `tether-task-shim task-shim DIR`, the same code as
+ * Optional lean shim executable: `tether-task-shim task-shim DIR [--go-fd=3]`, the same code as
  * `tether-agent task-shim DIR` but linked only against libc, jansson and libcrypto, so exec'ing it
  * costs ~1.5 ms instead of ~10 ms for the full agent (38 shared libraries). The agent uses it when
  * it sits next to its own binary and falls back to /proc/self/exe otherwise. Not in the source
@@ -7,11 +7,7 @@
  */
 #include "task/shim.h"
 
-#include <string.h>
-
 int main(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "task-shim") != 0 || argv[2][0] != '/')
-        return 2;
-    return shim_main(argv[2]);
+    return shim_main_args(argc, argv);
 }
