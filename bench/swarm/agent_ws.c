@@ -1,7 +1,9 @@
 /*
  * One WebSocket per simulated agent, as src/main/ws_client.c holds it for the real agent: Bearer
  * token on the upgrade, "tether-agent.v1", hello right after connect, an ack for every kick and
- * cancel, pings after ping_s of silence (lws's idle policy), reconnect with full-jitter backoff.
+ * cancel, a ping every ping_s (sent from main.c's wheel: lws's own idle policy would put a timer
+ * per connection into lws 4.1's sorted timer list, whose inserts are O(n)), reconnect with
+ * full-jitter backoff.
  * Connects go through a queue so at most connect_concurrency handshakes are in flight; a 401
  * re-registers the agent (same machine_id: same agent_id, new token) before it connects again.
  */
@@ -175,7 +177,6 @@ static void on_established(struct sagent *a, struct lws *wsi)
                    (long long)sw->connect_start_ms, (long long)now,
                    (unsigned long long)sw->st.connect_errors);
     }
-    heartbeat_start(a);
     ws_pump(sw);
 }
 
@@ -225,14 +226,31 @@ static int on_receive(struct sagent *a, struct lws *wsi, const void *in, size_t 
     return 0;
 }
 
+void ws_ping(struct sagent *a)
+{
+    if (a->ws != WS_CONNECTED || !a->wsi)
+        return;
+    a->ping_due = true;
+    lws_callback_on_writable(a->wsi);
+}
+
 static int on_writeable(struct sagent *a, struct lws *wsi)
 {
     struct sframe *f = a->out_head;
+    unsigned char ping[LWS_PRE + 1];
     int n;
 
     if (a->sw->exiting) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"bye", 3);
         return -1;
+    }
+    if (a->ping_due) {   /* one lws_write per WRITEABLE (G14): the frames go next time */
+        a->ping_due = false;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (f)
+            lws_callback_on_writable(wsi);
+        return 0;
     }
     if (!f)
         return 0;
@@ -253,7 +271,6 @@ void ws_close_all(struct swarm *sw)
     for (int i = 0; i < sw->n; i++) {
         struct sagent *a = &sw->agents[i];
         lws_sul_cancel(&a->sul_reconnect);
-        lws_sul_cancel(&a->sul_heartbeat);
         if (a->ws == WS_CONNECTED && a->wsi)
             lws_callback_on_writable(a->wsi);
     }

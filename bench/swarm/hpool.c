@@ -35,6 +35,8 @@ struct hconn {
     unsigned char *out;
     size_t outlen;
     bool sent;
+    bool timed_out;
+    int64_t sent_mono;
     struct buf in;
     int64_t idle_since;
     struct hconn *next;            /* idle list or free list */
@@ -200,6 +202,7 @@ static void conn_release(struct hconn *c)
     buf_free(&c->in);
     c->wsi = NULL;
     c->req = NULL;
+    c->timed_out = false;
     c->state = HC_FREE;
     c->next = p->free;
     p->free = c;
@@ -334,7 +337,7 @@ static void conn_gone(struct hconn *c, const char *why)
 {
     struct hpool *p = c->p;
     struct hreq *r = c->req;
-    bool answered_part = c->in.len > 0;
+    bool answered_part = c->in.len > 0, timed_out = c->timed_out;
 
     log_debug("http: connection gone (state %d): %s", (int)c->state, why);
     if (c->state == HC_FREE)
@@ -351,7 +354,7 @@ static void conn_gone(struct hconn *c, const char *why)
     conn_release(c);
     if (r) {
         r->attempts++;
-        if (!answered_part && r->attempts < MAX_ATTEMPTS && !p->sw->exiting) {
+        if (!answered_part && !timed_out && r->attempts < MAX_ATTEMPTS && !p->sw->exiting) {
             p->sw->st.http_retries++;
             requeue_front(p, r);
         } else {
@@ -382,7 +385,6 @@ static int on_rx(struct hconn *c, const void *in, size_t len)
     }
     r = c->req;
     c->req = NULL;
-    lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
     /* The body points into c->in: deliver before reusing the connection. */
     c->state = HC_BUSY;
     deliver(p, r, status, body, blen);
@@ -399,10 +401,22 @@ static int on_rx(struct hconn *c, const void *in, size_t len)
     return 0;
 }
 
+/* Once a second or more often: closes connections idle for IDLE_CLOSE_MS and those whose answer
+ * is overdue (checked here, not with lws_set_timeout: that inserts into lws 4.1's sorted timer
+ * list, O(n) in the number of sockets, on every request). */
 void hpool_tick(struct hpool *p)
 {
     int64_t now = tm_mono_ms();
     struct hconn **pp = &p->idle;
+
+    for (size_t i = 0; i < p->nconns; i++) {
+        struct hconn *c = &p->conns[i];
+        if (c->state == HC_BUSY && c->sent && !c->timed_out &&
+            now - c->sent_mono >= ANSWER_TIMEOUT_S * 1000) {
+            c->timed_out = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+    }
 
     while (*pp) {
         struct hconn *c = *pp;
@@ -438,9 +452,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c || !c->req || c->sent || !c->out)
             return 0;
         c->sent = true;
+        c->sent_mono = tm_mono_ms();
         if (lws_write(wsi, c->out + LWS_PRE, c->outlen, LWS_WRITE_RAW) < (int)c->outlen)
             return -1;
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, ANSWER_TIMEOUT_S);
         return 0;
     case LWS_CALLBACK_RAW_RX:
         if (!c)

@@ -44,10 +44,10 @@ static const struct cfg_option swarm_options[] = {
     OPT("max_children", CFG_INT, "32", 1, 4096, max_children,
         "mode true: /bin/true processes running at once"),
     OPT("pull_max", CFG_INT, "16", 1, 256, pull_max, "the \"max\" of each pull"),
-    OPT("ping_s", CFG_DURATION, "20", 1, 3600, ping_s,
-        "WebSocket ping after this much silence (the agent's default)"),
+    OPT("ping_s", CFG_DURATION, "20", 0, 3600, ping_s,
+        "WebSocket ping interval per agent, phases spread evenly (0: none)"),
     OPT("heartbeat_s", CFG_DURATION, "30", 0, 3600, heartbeat_s,
-        "heartbeat interval per agent, phases spread at random (0: none)"),
+        "heartbeat interval per agent, phases spread evenly (0: none)"),
     OPT("source_ips", CFG_INT, "1", 1, 254, source_ips,
         "bind sockets across 127.0.0.1 ... 127.0.0.K (more than ~28k sockets)"),
     OPT("report_every", CFG_INT, "0", 0, 100000000, report_every,
@@ -243,6 +243,26 @@ struct ticker {
     uint64_t last_events;
 };
 
+/* Spreads pings and heartbeats evenly: slot k of an interval of I ms falls due at k * I / n ms
+ * after the wheel started, for agent k mod n. */
+static void wheel_turn(struct swarm *sw, int64_t now)
+{
+    int64_t elapsed = now - sw->wheel_start_mono;
+
+    if (!sw->wheel_start_mono || sw->exiting)
+        return;
+    if (sw->cfg.ping_s > 0) {
+        uint64_t due = (uint64_t)(elapsed * sw->n / (sw->cfg.ping_s * 1000));
+        for (; sw->ping_cursor < due; sw->ping_cursor++)
+            ws_ping(&sw->agents[sw->ping_cursor % (uint64_t)sw->n]);
+    }
+    if (sw->cfg.heartbeat_s > 0) {
+        uint64_t due = (uint64_t)(elapsed * sw->n / (sw->cfg.heartbeat_s * 1000));
+        for (; sw->heartbeat_cursor < due; sw->heartbeat_cursor++)
+            heartbeat_send(&sw->agents[sw->heartbeat_cursor % (uint64_t)sw->n]);
+    }
+}
+
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     struct ticker *t = lws_container_of(sul, struct ticker, sul);
@@ -251,6 +271,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     uint64_t events = sw->st.kicks + sw->st.http_requests + sw->st.connects;
 
     hpool_tick(sw->pool);
+    wheel_turn(sw, now);
     /* Every second while something happens, every 10 s when idle. */
     if (now - t->last_progress >= 1000 &&
         (events != t->last_events || now - t->last_progress >= 10000)) {
@@ -260,7 +281,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     }
     if (sw->cfg.duration > 0 && now - sw->started_mono >= sw->cfg.duration * 1000)
         stop_flag = 1;
-    lws_sul_schedule(sw->ctx, 0, &t->sul, tick_cb, (sw->exiting ? 100 : 250) * LWS_US_PER_MS);
+    lws_sul_schedule(sw->ctx, 0, &t->sul, tick_cb, 100 * LWS_US_PER_MS);
 }
 
 static void registered(struct sagent *a, int ok)
@@ -300,6 +321,7 @@ static void phase_run(struct swarm *sw)
 {
     sw->connect_start_mono = tm_mono_ms();
     sw->connect_start_ms = tm_now_ms();
+    sw->wheel_start_mono = sw->connect_start_mono;
     for (int i = 0; i < sw->n; i++)
         ws_queue_connect(sw, &sw->agents[i], 0);
     while (!stop_flag)
@@ -397,8 +419,9 @@ static int setup_context(struct swarm *sw)
     protocols[1] = hpool_protocol;
     protocols[2] = spawner_protocol;
     memset(&protocols[3], 0, sizeof protocols[3]);
-    sw->ws_policy.secs_since_valid_ping = (uint16_t)sw->cfg.ping_s;
-    sw->ws_policy.secs_since_valid_hangup = (uint16_t)(sw->cfg.ping_s * 5 / 2);
+    /* Both zero: lws keeps no validity timer per connection (pings come from the wheel). */
+    sw->ws_policy.secs_since_valid_ping = 0;
+    sw->ws_policy.secs_since_valid_hangup = 0;
     lws_set_log_level(LLL_ERR, lws_log_bridge);
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -462,7 +485,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     ticker.sw = &sw;
-    lws_sul_schedule(sw.ctx, 0, &ticker.sul, tick_cb, 250 * LWS_US_PER_MS);
+    lws_sul_schedule(sw.ctx, 0, &ticker.sul, tick_cb, 100 * LWS_US_PER_MS);
 
     if (phase_register(&sw)) {
         fprintf(stderr, "tether-swarm: %d agents could not be registered\n",

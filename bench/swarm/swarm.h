@@ -65,14 +65,13 @@ struct sagent {
     bool registering;
     void (*after_register)(struct sagent *a, int ok);
     bool ever_connected;
-    bool heartbeat_on;
+    bool ping_due;
     /* WebSocket */
     struct lws *wsi;
     enum ws_state ws;
     int attempt;
     struct sagent *wait_next;          /* connect queue */
     lws_sorted_usec_list_t sul_reconnect;
-    lws_sorted_usec_list_t sul_heartbeat;
     struct sframe *out_head, *out_tail;
     struct buf rx;
     /* tasks */
@@ -150,6 +149,10 @@ struct swarm {
     int64_t window_first_kick_ms, window_last_kick_ms;
     int64_t started_mono;
     char *output_b64;                  /* the output chunk of every task, base64 */
+    /* Pings and heartbeats are spread evenly over their interval by one wheel (main.c) instead
+     * of a timer per agent: lws 4.1 keeps timers in one sorted list with O(n) inserts. */
+    int64_t wheel_start_mono;
+    uint64_t ping_cursor, heartbeat_cursor;
 };
 
 /* main.c */
@@ -167,19 +170,20 @@ void hreq_free(struct hreq *r);
 void hpool_submit(struct hpool *p, struct hreq *r);
 size_t hpool_in_flight(const struct hpool *p);
 size_t hpool_open_conns(const struct hpool *p);
-void hpool_tick(struct hpool *p);   /* once a second: closes idle connections */
+void hpool_tick(struct hpool *p);   /* closes idle connections and overdue requests */
 extern const struct lws_protocols hpool_protocol;
 
 /* agent_ws.c */
 void ws_queue_connect(struct swarm *sw, struct sagent *a, int64_t delay_ms);
 void ws_pump(struct swarm *sw);     /* starts queued connects up to connect_concurrency */
 void ws_close_all(struct swarm *sw);
+void ws_ping(struct sagent *a);
 extern const struct lws_protocols ws_protocol;
 
 /* tasks.c */
 void tasks_on_kick(struct sagent *a);
 void tasks_on_child_exit(struct stask *t);
-void heartbeat_start(struct sagent *a);
+void heartbeat_send(struct sagent *a);
 
 /* spawn.c */
 struct spawner *spawner_create(struct swarm *sw);

@@ -3,7 +3,7 @@
  * start -> run -> (one output chunk) -> finish. "Run" is nothing in mode instant and /bin/true in
  * mode true (spawn.c). A kick that arrives while a pull is in flight is remembered and answered
  * with one more pull, as the real agent's dispatcher does. Heartbeats go out every heartbeat_s,
- * each agent at its own phase so they do not arrive together.
+ * each agent at its own phase (main.c's wheel) so they do not arrive together.
  */
 #include "swarm.h"
 
@@ -257,17 +257,14 @@ static void heartbeat_done(struct hreq *r, int status, const char *body, size_t 
         note_error(a->sw, "heartbeat", a, status, body, len);
 }
 
-static void heartbeat_cb(lws_sorted_usec_list_t *sul)
+void heartbeat_send(struct sagent *a)
 {
-    struct sagent *a = lws_container_of(sul, struct sagent, sul_heartbeat);
     struct swarm *sw = a->sw;
     struct hreq *r;
     char ip[20];
 
-    if (sw->exiting)
+    if (sw->exiting || !a->agent_id[0])
         return;
-    lws_sul_schedule(sw->ctx, 0, &a->sul_heartbeat, heartbeat_cb,
-                     sw->cfg.heartbeat_s * LWS_US_PER_SEC);
     r = hreq_new("POST", "/v1/agent/heartbeat", a->token, heartbeat_done, a);
     snprintf(ip, sizeof ip, "10.%d.%d.%d", 100 + a->idx / 65536, (a->idx / 256) % 256,
              a->idx % 256);
@@ -282,16 +279,4 @@ static void heartbeat_cb(lws_sorted_usec_list_t *sul)
     }
     sw->st.heartbeats++;
     hpool_submit(sw->pool, r);
-}
-
-void heartbeat_start(struct sagent *a)
-{
-    struct swarm *sw = a->sw;
-    int64_t first_us;
-
-    if (sw->cfg.heartbeat_s <= 0 || a->heartbeat_on)
-        return;
-    a->heartbeat_on = true;
-    first_us = 1 + (int64_t)(random() % (sw->cfg.heartbeat_s * 1000)) * LWS_US_PER_MS;
-    lws_sul_schedule(sw->ctx, 0, &a->sul_heartbeat, heartbeat_cb, first_us);
 }
