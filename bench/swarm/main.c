@@ -11,6 +11,9 @@
 #include "common/tm.h"
 
 #include <errno.h>
+#ifdef SWARM_HAVE_LIBEV
+#include <ev.h>
+#endif
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +59,9 @@ static const struct cfg_option swarm_options[] = {
         "exit after this long (0: at SIGINT/SIGTERM)"),
     OPT("register_only", CFG_BOOL, "no", 0, 0, register_only,
         "register the agents missing from the state file, save it, exit"),
+    OPT("event_lib", CFG_STR, "libev", 0, 0, event_lib,
+        "libev (epoll, via lws's libev plugin) or poll (lws's default loop: poll() over every "
+        "socket on each turn, O(n))"),
     OPT("log_level", CFG_STR, "warn", 0, 0, log_level, "error, warn, info or debug (stderr)"),
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };
@@ -216,6 +222,19 @@ static int check_limits(struct swarm *sw)
     return 0;
 }
 
+/* One turn of the event loop: lws's own poll loop, or the libev loop lws runs on. Returns < 0
+ * when the loop cannot go on. */
+static int service(struct swarm *sw)
+{
+#ifdef SWARM_HAVE_LIBEV
+    if (sw->ev_loop) {
+        ev_run(sw->ev_loop, EVRUN_ONCE);
+        return 0;
+    }
+#endif
+    return lws_service(sw->ctx, 0);
+}
+
 static void lws_log_bridge(int level, const char *line)
 {
     size_t n = strlen(line);
@@ -305,7 +324,7 @@ static int phase_register(struct swarm *sw)
         if (!sw->agents[i].agent_id[0])
             identity_register(&sw->agents[i], registered);
     while (sw->pending_registrations > 0 && !stop_flag)
-        if (lws_service(sw->ctx, 0) < 0)
+        if (service(sw) < 0)
             break;
     swarm_emit(sw, "register", "\"registered\":%llu,\"reused\":%llu,\"failed\":%llu,"
                "\"seconds\":%.3f",
@@ -325,7 +344,7 @@ static void phase_run(struct swarm *sw)
     for (int i = 0; i < sw->n; i++)
         ws_queue_connect(sw, &sw->agents[i], 0);
     while (!stop_flag)
-        if (lws_service(sw->ctx, 0) < 0)
+        if (service(sw) < 0)
             break;
 }
 
@@ -338,7 +357,7 @@ static void phase_close(struct swarm *sw)
     ws_close_all(sw);
     while ((sw->connected > 0 || sw->connecting > 0 || hpool_in_flight(sw->pool) > 0) &&
            tm_mono_ms() < deadline)
-        if (lws_service(sw->ctx, 0) < 0)
+        if (service(sw) < 0)
             break;
     progress(sw);
     swarm_emit(sw, "exit",
@@ -428,6 +447,25 @@ static int setup_context(struct swarm *sw)
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.user = sw;
+    if (!strcmp(sw->cfg.event_lib, "libev")) {
+#ifdef SWARM_HAVE_LIBEV
+        /* Our own loop ("foreign" to lws): lws adds its watchers, we run it one turn at a time
+         * and keep our SIGINT/SIGTERM handling. */
+        static void *foreign[1];
+        sw->ev_loop = ev_loop_new(EVBACKEND_EPOLL);
+        if (!sw->ev_loop)
+            return -EIO;
+        foreign[0] = sw->ev_loop;
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+        info.foreign_loops = foreign;
+#else
+        fprintf(stderr, "tether-swarm: built without libev: use --event-lib poll\n");
+        return -ENOTSUP;
+#endif
+    } else if (strcmp(sw->cfg.event_lib, "poll")) {
+        fprintf(stderr, "tether-swarm: --event-lib is libev or poll\n");
+        return -EINVAL;
+    }
     sw->ctx = lws_create_context(&info);
     if (!sw->ctx)
         return -EIO;
@@ -504,6 +542,10 @@ out:
         signal_ctx = NULL;
         lws_context_destroy(sw.ctx);
     }
+#ifdef SWARM_HAVE_LIBEV
+    if (sw.ev_loop)
+        ev_loop_destroy(sw.ev_loop);
+#endif
     spawner_destroy(sw.sp);
     hpool_destroy(sw.pool);
     if (sw.agents)

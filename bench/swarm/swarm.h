@@ -47,6 +47,7 @@ struct swarm_config {
     int64_t report_every;      /* print a "tasks" line each time this many more tasks finished */
     int64_t duration;          /* exit after this many seconds (0: at SIGINT/SIGTERM) */
     bool register_only;        /* register, save the state file, exit */
+    char *event_lib;           /* libev | poll */
     char *log_level;
 };
 
@@ -126,6 +127,7 @@ struct swarm {
     struct swarm_config cfg;
     struct lws_context *ctx;
     struct lws_vhost *vh;
+    struct ev_loop *ev_loop;           /* --event-lib libev; NULL with poll */
     char host[128];
     int port;
     char hostport[160];
