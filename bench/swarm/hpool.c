@@ -54,6 +54,7 @@ struct hpool {
 };
 
 static void pump(struct hpool *p);
+static struct hreq *dequeue(struct hpool *p);
 
 struct hreq *hreq_new(const char *method, const char *path, const char *token,
                       void (*done)(struct hreq *, int, const char *, size_t), void *user)
@@ -117,10 +118,27 @@ void hpool_destroy(struct hpool *p)
 }
 
 size_t hpool_in_flight(const struct hpool *p) { return p->in_flight; }
+
+void hpool_drop_queued(struct hpool *p)
+{
+    struct hreq *r;
+    while ((r = dequeue(p))) {
+        p->in_flight--;
+        if (r->done)
+            r->done(r, -ECANCELED, NULL, 0);
+        hreq_free(r);
+    }
+}
 size_t hpool_open_conns(const struct hpool *p) { return p->open; }
 
 void hpool_submit(struct hpool *p, struct hreq *r)
 {
+    if (p->sw->exiting) {   /* closing down: nothing new goes out */
+        if (r->done)
+            r->done(r, -ECANCELED, NULL, 0);
+        hreq_free(r);
+        return;
+    }
     r->next = NULL;
     if (p->qtail)
         p->qtail->next = r;

@@ -348,12 +348,14 @@ static void phase_run(struct swarm *sw)
             break;
 }
 
-/* Closes every WebSocket with 1001 and lets the pool finish, for at most 3 s. */
+/* Closes every WebSocket with 1001, drops the requests not sent yet and lets those in flight
+ * finish, for at most 3 s. */
 static void phase_close(struct swarm *sw)
 {
     int64_t deadline = tm_mono_ms() + 3000;
 
     sw->exiting = true;
+    hpool_drop_queued(sw->pool);
     ws_close_all(sw);
     while ((sw->connected > 0 || sw->connecting > 0 || hpool_in_flight(sw->pool) > 0) &&
            tm_mono_ms() < deadline)

@@ -171,6 +171,8 @@ struct hreq *hreq_new(const char *method, const char *path, const char *token,
 void hreq_free(struct hreq *r);
 void hpool_submit(struct hpool *p, struct hreq *r);
 size_t hpool_in_flight(const struct hpool *p);
+/* At exit: requests not sent yet are answered -ECANCELED and dropped. */
+void hpool_drop_queued(struct hpool *p);
 size_t hpool_open_conns(const struct hpool *p);
 void hpool_tick(struct hpool *p);   /* closes idle connections and overdue requests */
 extern const struct lws_protocols hpool_protocol;

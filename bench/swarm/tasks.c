@@ -20,8 +20,8 @@
 static void note_error(struct swarm *sw, const char *what, const struct sagent *a, int status,
                        const char *body, size_t len)
 {
-    if (sw->st.http_errors > ERRORS_LOGGED)
-        return;
+    if (sw->st.http_errors > ERRORS_LOGGED || status == -ECANCELED)
+        return;   /* dropped at exit: not an error of the server's */
     log_warn("%s: %s answered %d: %.*s%s", a->name, what, status, (int)(len > 200 ? 200 : len),
              body ? body : "", sw->st.http_errors == ERRORS_LOGGED ? " (no more errors logged)" :
              "");
