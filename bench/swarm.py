@@ -25,6 +25,7 @@ Writes --json FILE (a list of objects, one per N and rep) and prints a table.
 
 import argparse
 import atexit
+import calendar
 import json
 import os
 import queue
@@ -228,7 +229,7 @@ def iso_ms(s):
     # "2026-11-22T03:05:14.123Z" -> epoch seconds
     t = time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")
     frac = float("0" + s[19:-1]) if len(s) > 20 else 0.0
-    return time.mktime(t) - time.timezone + frac
+    return calendar.timegm(t) + frac
 
 
 def run_one(args, server, work, state, n, rep):

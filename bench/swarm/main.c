@@ -66,7 +66,7 @@ static const struct cfg_option swarm_options[] = {
     { NULL, 0, NULL, 0, 0, 0, NULL },
 };
 
-static volatile int stop_flag;
+static volatile sig_atomic_t stop_flag;
 static struct lws_context *signal_ctx;
 
 static void on_signal(int sig)

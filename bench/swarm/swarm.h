@@ -18,6 +18,7 @@
 #include "common/ids.h"
 
 #include <libwebsockets.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -136,7 +137,7 @@ struct swarm {
     struct hpool *pool;
     struct spawner *sp;
     lws_retry_bo_t ws_policy;
-    volatile int *stop;
+    volatile sig_atomic_t *stop;
     bool exiting;
     bool connect_phase_done;
     bool state_dirty;
