@@ -32,9 +32,11 @@ static const struct lws_protocol_vhost_options pvo_default = { NULL, NULL, "defa
 static const struct lws_protocol_vhost_options pvo = { NULL, &pvo_default, "tether-agent.v1", "" };
 
 /* Agents ping every 20 s; the server pings a silent peer after ws_ping_interval (20 s) and drops
- * it after 2.5 times that, so a half-open connection does not keep an agent online. Filled in
- * from the options before the context is created. */
-static lws_retry_bo_t idle_policy;
+ * it after 2.5 times that, so a half-open connection does not keep an agent online. That is done
+ * by ws_tick (ws.c), not by lws: a policy with both times zero keeps lws from arming a validity
+ * timer per connection (lws 4.1's timer list is sorted with O(n) inserts; see ws.c). */
+static const lws_retry_bo_t idle_policy = { .secs_since_valid_ping = 0,
+                                            .secs_since_valid_hangup = 0 };
 
 /* The signal handler needs the context to wake the loop; it is the only file-level state. */
 static volatile sig_atomic_t stop_flag;
@@ -196,8 +198,6 @@ int server_serve(struct server *srv)
     info.protocols = protocols;
     info.pvo = &pvo;
     info.user = srv;
-    idle_policy.secs_since_valid_ping = (uint16_t)srv->cfg.ws_ping_interval;
-    idle_policy.secs_since_valid_hangup = (uint16_t)(srv->cfg.ws_ping_interval * 5 / 2);
     info.retry_and_idle_policy = &idle_policy;
     /* With IPv6 on, lws 4.1 binds an IPv4 iface address as the wildcard (seen: *:PORT), so an
      * IPv4 listen address turns IPv6 off to keep the socket on that address only. */

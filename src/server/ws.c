@@ -3,6 +3,12 @@
  * authenticated in FILTER_PROTOCOL_CONNECTION and refused with 401 before any 101. Connected agents
  * are kept in a hash by agent id: that is what "online" and kicks use. Kicks and cancel frames wait
  * for an ack; an unacknowledged one is re-sent every kick_retry_s, at most 3 times.
+ *
+ * Liveness is checked here, in the once-a-second tick that already walks every connection: a peer
+ * silent for ws_ping_interval gets a ping, one silent for 2.5 times that is dropped. lws's own idle
+ * policy would do the same with a timer per connection, but lws 4.1 keeps all timers in one sorted
+ * list with O(n) inserts, and every HTTP request re-arms timers in that list: with 10 000 agents
+ * connected that walk dominated the server's CPU (bench/README.md, "Swarm").
  */
 #include "server/server.h"
 
@@ -44,6 +50,9 @@ struct agent_conn {
     struct frame *out_head, *out_tail;
     int64_t seq;
     uint64_t kicked_in_commit;   /* srv->commits when the last task kick went out */
+    int64_t last_rx_mono;        /* the last frame or pong from the agent */
+    int64_t ping_sent_mono;
+    bool ping_due;
     struct pending_kick pending[KICK_PENDING_MAX];
 };
 
@@ -214,11 +223,34 @@ void ws_close_agent(struct server *srv, const char *agent_id)
         conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 }
 
+/* Pings a peer silent for ws_ping_interval (once per silence), drops one silent for 2.5 times
+ * that. Returns true when the connection is being dropped. */
+static bool check_alive(struct server *srv, struct agent_conn *c, int64_t now_mono)
+{
+    int64_t ping_ms = srv->cfg.ws_ping_interval * 1000, silent = now_mono - c->last_rx_mono;
+
+    if (silent >= ping_ms * 5 / 2) {
+        log_info("ws: agent %s silent for %llds: dropping it", c->agent_id,
+                 (long long)(silent / 1000));
+        /* Asynchronous: lws frees the wsi later, never under this walk; CLOSED unlinks it. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return true;
+    }
+    if (silent >= ping_ms && c->ping_sent_mono <= c->last_rx_mono) {
+        c->ping_sent_mono = now_mono;
+        c->ping_due = true;
+        lws_callback_on_writable(c->wsi);
+    }
+    return false;
+}
+
 void ws_tick(struct server *srv, int64_t now_mono)
 {
     int64_t retry_ms = srv->cfg.kick_retry_s * 1000;
     for (int b = 0; b < CONN_BUCKETS; b++) {
         for (struct agent_conn *c = srv->conns[b]; c; c = c->hnext) {
+            if (check_alive(srv, c, now_mono))
+                continue;
             for (int i = 0; i < KICK_PENDING_MAX; i++) {
                 struct pending_kick *k = &c->pending[i];
                 if (!k->text || now_mono - k->sent_mono < retry_ms)
@@ -284,6 +316,7 @@ static void on_established(struct agent_conn *c)
     c->hnext = srv->conns[bucket_of(c->agent_id)];
     srv->conns[bucket_of(c->agent_id)] = c;
     c->registered = true;
+    c->last_rx_mono = tm_mono_ms();
     srv->nconns++;
     log_info("ws: agent %s connected (%zu connected)", c->agent_id, srv->nconns);
     /* Pull right away in case tasks were queued while it was away. */
@@ -329,6 +362,7 @@ unsupported:
 
 static int on_receive(struct agent_conn *c, struct lws *wsi, const void *in, size_t len)
 {
+    c->last_rx_mono = tm_mono_ms();
     if (c->closing)
         return 0;
     if (lws_is_first_fragment(wsi)) {
@@ -358,6 +392,17 @@ static int on_writeable(struct agent_conn *c, struct lws *wsi)
     if (c->closing) {
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, NULL, 0);
         return -1;
+    }
+    if (c->ping_due) {   /* one lws_write per WRITEABLE: queued frames go next time */
+        /* With a payload: lws 4.1 does not report an empty pong (RECEIVE_PONG) to the protocol. */
+        unsigned char ping[LWS_PRE + 4];
+        memcpy(ping + LWS_PRE, "ping", 4);
+        c->ping_due = false;
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
+            return -1;
+        if (f)
+            lws_callback_on_writable(wsi);
+        return 0;
     }
     if (!f)
         return 0;
@@ -408,6 +453,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return on_receive(c, wsi, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c)
+            c->last_rx_mono = tm_mono_ms();
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(c, wsi);
     case LWS_CALLBACK_CLOSED:

@@ -185,6 +185,7 @@ class WsAgent:
         if b" 101" not in head.split(b"\r\n", 1)[0]:
             raise AssertionError("upgrade refused: %r" % head[:200])
         self.buf = head.split(b"\r\n\r\n", 1)[1]
+        self.pings = 0
 
     def send_text(self, obj):
         data = json.dumps(obj).encode()
@@ -236,6 +237,7 @@ class WsAgent:
             payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
             op = b0 & 0x0F
             if op == 0x9:  # ping -> pong
+                self.pings += 1
                 mask = os.urandom(4)
                 self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask +
                                   bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))

@@ -189,6 +189,30 @@ class Connections(TetherTest):
         inv = server.invoke("echo reconnected", ["ghost"])["invocation_id"]
         self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "reconnected\n")
 
+    def test_server_pings_a_silent_agent_and_drops_one_that_never_answers(self):
+        # The server's own liveness check (ws.c): ping after 1 s of silence, drop after 2.5 s.
+        server = self.start_server(extra_args=["--set", "ws_ping_interval=1"])
+        live = self.start_agent(server, "answers", start=False)
+        dead = self.start_agent(server, "mute", start=False)
+        ws_live = WsAgent(server.port, live.token())
+        self.addCleanup(ws_live.close)
+        ws_dead = WsAgent(server.port, dead.token())   # never read: pings go unanswered
+        self.addCleanup(ws_dead.close)
+        wait_for(lambda: server.agents()["mute"]["status"] == "online", timeout=10,
+                 what="the mute agent online")
+        deadline = time.monotonic() + 6 * SLOW
+        while time.monotonic() < deadline:   # answers pings (recv does) and acks kicks
+            frame = ws_live.recv(timeout=0.5)
+            if frame and frame.get("type") == "kick":
+                ws_live.send_text({"type": "ack", "seq": frame["seq"]})
+        self.assertGreaterEqual(ws_live.pings, 2, "the server did not ping a silent agent")
+        agents = server.agents()
+        self.assertEqual(agents["answers"]["status"], "online",
+                         "an agent answering pings was dropped")
+        wait_for(lambda: server.agents()["mute"]["status"] == "offline", timeout=15,
+                 what="the server to drop the agent that never answered its pings")
+        self.assertIn("silent for", server.proc.output())
+
     def test_reconnect_storm_after_server_restart(self):
         server = self.start_server()
         agents = [self.start_agent(server, "storm%d" % i) for i in range(12)]

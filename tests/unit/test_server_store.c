@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "server/events.h"
 #include "server/render.h"
+#include "server/store/sqlite_int.h"
 #include "server/store/store.h"
 #include "server/taskops.h"
 
@@ -169,6 +170,43 @@ static void test_pull_and_lease_expiry(void **state)
     json_decref(resp);
     /* Another agent never sees it. */
     assert_int_equal(taskops_start(f->st, "agt-00000000000000000000", t1, 1, NULL), -ENOENT);
+}
+
+/* A pull reads this agent's rows only, however many tasks other agents have pending: counted in
+ * SQLite virtual-machine steps of the pull statement (a plan over tasks_expiry visits them all). */
+static void test_pull_reads_only_own_tasks(void **state)
+{
+    struct fx *f = *state;
+    char web1[ID_BUF], mine[ID_BUF], other[ID_BUF], id[ID_BUF];
+    struct st_task *tasks = NULL;
+    sqlite3_stmt *pull = NULL;
+    size_t n = 0;
+    int steps;
+
+    memcpy(web1, f->agent_id, ID_BUF);
+    add_task(f, 100, 100000, mine);
+    add_agent(f->st, "busy", "m2", other);
+    memcpy(f->agent_id, other, ID_BUF);
+    assert_int_equal(store_begin(f->st), 0);
+    for (int i = 0; i < 3000; i++)
+        add_task(f, 100, 100000, id);
+    assert_int_equal(store_commit(f->st), 0);
+    /* The first call prepares the statement (cached by its SQL); the second is measured. */
+    assert_int_equal(store_task_offerable(f->st, web1, 2000, 16, &tasks, &n), 0);
+    st_task_array_free(tasks, n);
+    for (int i = 0; i < f->st->ncache; i++)
+        if (strstr(f->st->cache[i].sql, "lease_expires_at <=") &&
+            strstr(f->st->cache[i].sql, "LIMIT ?3"))
+            pull = f->st->cache[i].stmt;
+    assert_non_null(pull);
+    sqlite3_stmt_status(pull, SQLITE_STMTSTATUS_VM_STEP, 1);
+    assert_int_equal(store_task_offerable(f->st, web1, 2000, 16, &tasks, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(tasks[0].task_id, mine);
+    st_task_array_free(tasks, n);
+    steps = sqlite3_stmt_status(pull, SQLITE_STMTSTATUS_VM_STEP, 0);
+    print_message("pull of 1 task beside 3000 of another agent: %d VM steps\n", steps);
+    assert_in_range(steps, 1, 300);
 }
 
 static void test_expiry(void **state)
@@ -401,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apikey_and_activation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_and_lease_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_reads_only_own_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),

@@ -124,11 +124,49 @@ static void test_resolve(void **state)
     fleet_free(&f);
 }
 
+/* Many names against a large fleet (the hashed lookup), a name equal to another agent's id (both
+ * are marked, as a reference matches an id or a name), and exclusions by id. */
+static void test_resolve_many(void **state)
+{
+    enum { N = 5000 };
+    static struct target_agent a[N];
+    static char ids[N][32], names[N][32];
+    static bool sel[N];
+    json_t *list = json_array(), *excl = json_array();
+    struct target_spec s = { 0 };
+    char err[256] = "";
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "agt-%020d", i);
+        snprintf(names[i], sizeof names[i], "host-%05d", i);
+        a[i] = (struct target_agent){ ids[i], names[i], NULL, NULL, NULL };
+    }
+    snprintf(names[7], sizeof names[7], "%s", ids[9]);      /* agent 7 is named like agent 9's id */
+    for (int i = N - 1; i >= 0; i -= 2)                      /* every odd agent, by name */
+        json_array_append_new(list, json_string(names[i]));
+    json_array_append_new(list, json_string(ids[9]));        /* agent 9 by id, and agent 7 */
+    json_array_append_new(excl, json_string(ids[N - 1]));
+    s.agents = list;
+    s.exclude = excl;
+    assert_int_equal(targets_resolve(&s, a, N, sel, err, sizeof err), 0);
+    for (int i = 0; i < N; i++) {
+        bool want = (i % 2 == 1 && i != N - 1) || i == 9 || i == 7;
+        if (sel[i] != want)
+            fail_msg("agent %d: selected %d, expected %d", i, sel[i], want);
+    }
+    json_array_append_new(list, json_string("host-99999"));
+    assert_int_equal(targets_resolve(&s, a, N, sel, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "targets.agents: unknown agent 'host-99999'");
+    json_decref(list);
+    json_decref(excl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_resolve_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -380,7 +380,11 @@ int store_task_list_by_invocation(struct store *st, const char *invocation_id,
 int store_task_offerable(struct store *st, const char *agent_id, int64_t now, int64_t max,
                          struct st_task **out, size_t *n)
 {
-    sqlite3_stmt *s = sq_prep(st, "SELECT " TASK_COLS " FROM tasks WHERE agent_id = ?1 AND "
+    /* INDEXED BY: left to itself SQLite picks tasks_expiry(status, expires_at) for this WHERE
+     * and walks every pending task of every agent, so a pull cost O(fleet) and one invocation to
+     * 10 000 agents O(fleet^2) (found with bench/swarm; test_pull_reads_only_own_tasks). */
+    sqlite3_stmt *s = sq_prep(st, "SELECT " TASK_COLS " FROM tasks INDEXED BY tasks_pull "
+                                  "WHERE agent_id = ?1 AND "
                                   "(status = 'pending' OR (status = 'dispatched' AND "
                                   "lease_expires_at <= ?2)) AND expires_at > ?2 AND "
                                   "cancel_requested = 0 ORDER BY created_at, rowid LIMIT ?3");
