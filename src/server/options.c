@@ -41,6 +41,9 @@ const struct cfg_option server_options[] = {
         "a reconnect storm is spread over the agents' backoff"),
     OPT("ws_ping_interval", CFG_DURATION, "20", 1, 3600, ws_ping_interval,
         "ping a silent agent WebSocket after this many seconds; drop it after 2.5 times that"),
+    OPT("event_loop", CFG_STR, "epoll", 0, 0, event_loop,
+        "epoll (libev under libwebsockets: cost per loop turn independent of the number of "
+        "connections) or poll (libwebsockets' own loop)"),
     OPT("web_root", CFG_STR, NULL, 0, 0, web_root,
         "directory of the web console's files (default BINDIR/../share/tether/web)"),
     { NULL, 0, NULL, 0, 0, 0, NULL },

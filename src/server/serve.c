@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ev.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -48,6 +49,46 @@ static void on_signal(int sig)
     stop_flag = 1;
     if (signal_ctx)
         lws_cancel_service(signal_ctx);
+}
+
+/*
+ * The context on an epoll loop (event_loop = epoll): lws's own poll loop walks every socket on
+ * every turn, ~60 % of the server's CPU with 10 000 agents connected (bench/README.md, Swarm).
+ * The libev loop is ours ("foreign" to lws), run one turn at a time, so lws installs no signal
+ * handlers of its own (libs-probe G12) and the stop flag is seen after every turn. lws loads its
+ * libev plugin at run time (package libwebsockets-evlib-ev); without it the server says so and
+ * runs on the poll loop.
+ */
+static struct lws_context *create_context(struct server *srv, struct lws_context_creation_info *info,
+                                          struct ev_loop **evloop)
+{
+    static void *foreign[1];
+    struct lws_context *ctx;
+
+    *evloop = NULL;
+    if (!strcmp(srv->cfg.event_loop, "epoll")) {
+        *evloop = ev_loop_new(EVBACKEND_EPOLL);
+        if (*evloop) {
+            foreign[0] = *evloop;
+            info->options |= LWS_SERVER_OPTION_LIBEV;
+            info->foreign_loops = foreign;
+            ctx = lws_create_context(info);
+            if (ctx) {
+                log_info("event loop: epoll (libev)");
+                return ctx;
+            }
+            ev_loop_destroy(*evloop);
+            *evloop = NULL;
+            info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+            info->foreign_loops = NULL;
+        }
+        log_warn("event loop: libev is not available to libwebsockets (is "
+                 "libwebsockets-evlib-ev installed?); using its poll loop");
+    }
+    ctx = lws_create_context(info);
+    if (ctx)
+        log_info("event loop: poll (libwebsockets)");
+    return ctx;
 }
 
 static int split_listen(const char *listen, char *host, size_t hostlen, int *port)
@@ -184,6 +225,7 @@ int server_serve(struct server *srv)
     char host[256];
     int port, n = 0;
     struct sigaction sa;
+    struct ev_loop *evloop = NULL;
 
     if (split_listen(srv->cfg.listen, host, sizeof host, &port)) {
         fprintf(stderr, "tether-server: listen: expected HOST:PORT, got '%s'\n", srv->cfg.listen);
@@ -218,7 +260,14 @@ int server_serve(struct server *srv)
         return -ENOMEM;
     rl_init(srv->authfail, srv->cfg.auth_fail_burst, srv->cfg.auth_fail_per_min);
     srv->stop = &stop_flag;
-    srv->ctx = lws_create_context(&info);
+    if (strcmp(srv->cfg.event_loop, "epoll") && strcmp(srv->cfg.event_loop, "poll")) {
+        fprintf(stderr, "tether-server: event_loop: expected epoll or poll, got '%s'\n",
+                srv->cfg.event_loop);
+        free(srv->authfail);
+        srv->authfail = NULL;
+        return -EINVAL;
+    }
+    srv->ctx = create_context(srv, &info, &evloop);
     if (!srv->ctx) {
         fprintf(stderr, "tether-server: cannot listen on %s (port in use, address invalid, or "
                         "unreadable TLS files)\n", srv->cfg.listen);
@@ -238,8 +287,12 @@ int server_serve(struct server *srv)
     console_check_root(srv);
     log_info("listening on %s://%s%s", cert[0] ? "https" : "http", srv->cfg.listen,
              srv->cfg.client_ca ? " (agents need a client certificate)" : "");
-    while (n >= 0 && !stop_flag)
-        n = lws_service(srv->ctx, 0);
+    while (n >= 0 && !stop_flag) {
+        if (evloop)
+            ev_run(evloop, EVRUN_ONCE); /* a signal ends the turn: epoll_wait returns EINTR */
+        else
+            n = lws_service(srv->ctx, 0);
+    }
 
     log_info("shutting down");
     /* Answer what is already decided before the sockets go away. */
@@ -250,6 +303,8 @@ int server_serve(struct server *srv)
     struct lws_context *ctx = srv->ctx;
     srv->ctx = NULL;
     lws_context_destroy(ctx);
+    if (evloop)
+        ev_loop_destroy(evloop);
     ws_cleanup(srv);
     free(srv->authfail);
     srv->authfail = NULL;

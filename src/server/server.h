@@ -44,6 +44,7 @@ struct server_config {
     int64_t max_accepts_per_s;/* token bucket for new connections */
     int64_t ws_ping_interval; /* seconds; hangup after 2.5 intervals */
     char *web_root;           /* the console's files (default BINDIR/../share/tether/web) */
+    char *event_loop;         /* "epoll" (libev, foreign to lws) or "poll" (lws's own) */
 };
 
 extern const struct cfg_option server_options[];
