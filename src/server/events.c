@@ -38,6 +38,11 @@ int evq_push(struct evq *q, enum ev_kind kind, const char *invocation_id, const 
     return 0;
 }
 
+bool evq_wants(const struct evq *q, const char *invocation_id)
+{
+    return q && (!q->watched || q->watched(q->watched_ud, invocation_id));
+}
+
 void evq_splice(struct evq *dst, struct evq *src)
 {
     if (!src->head)

@@ -7,6 +7,7 @@
 #ifndef TETHER_SERVER_EVENTS_H
 #define TETHER_SERVER_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/ids.h"
@@ -32,7 +33,14 @@ struct event {
 struct evq {
     struct event *head, *tail;
     size_t count;
+    /* Whether anyone watches an invocation's events (SSE): task and output events, whose text
+     * costs a render or a base64 of the chunk, are only built when it says yes. NULL: always. */
+    bool (*watched)(void *ud, const char *invocation_id);
+    void *watched_ud;
 };
+
+/* q is not NULL and its filter (if any) says someone watches invocation_id. */
+bool evq_wants(const struct evq *q, const char *invocation_id);
 
 /* Takes ownership of data (may be NULL). q may be NULL: the event is dropped. Returns 0/-ENOMEM. */
 int evq_push(struct evq *q, enum ev_kind kind, const char *invocation_id, const char *task_id,

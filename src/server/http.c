@@ -218,6 +218,8 @@ static void run_writing(struct req *r, const struct route *rt)
         resp_error(r, 503, "unavailable", "store not writable");
         return;
     }
+    r->events.watched = sse_watching;
+    r->events.watched_ud = srv;
     rt->handler(r);
     if (r->status >= 400 || r->status == 0) {
         /* Undo only this request's writes; the rest of the batch goes on. */

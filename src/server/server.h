@@ -195,6 +195,8 @@ void ws_cleanup(struct server *srv);
 /* sse.c */
 int sse_start(struct req *r, const char *invocation_id);
 void sse_event(struct server *srv, const struct event *e);
+/* evq filter (events.h): ud is the server; true while an SSE stream follows the invocation. */
+bool sse_watching(void *ud, const char *invocation_id);
 void sse_after_batch(struct server *srv);
 int sse_writeable(struct req *r);
 void sse_closed(struct req *r);

@@ -183,6 +183,16 @@ int sse_start(struct req *r, const char *invocation_id)
     return 0;
 }
 
+bool sse_watching(void *ud, const char *invocation_id)
+{
+    struct server *srv = ud;
+
+    for (struct sse_conn *s = srv->sse_head; s; s = s->next)
+        if (!s->ended && !strcmp(s->invocation_id, invocation_id))
+            return true;
+    return false;
+}
+
 void sse_event(struct server *srv, const struct event *e)
 {
     for (struct sse_conn *s = srv->sse_head; s; s = s->next) {

@@ -15,8 +15,8 @@
 
 int taskops_emit_task(struct store *st, const struct st_task *t, struct evq *q)
 {
-    if (!q)
-        return 0;
+    if (!evq_wants(q, t->invocation_id))
+        return 0; /* nobody follows this invocation: no render (a watcher replays the state) */
     char *text = render_task_text(st, t);
     if (!text)
         return -ENOMEM;
@@ -282,7 +282,7 @@ int taskops_output(struct store *st, const char *agent_id, const char *task_id, 
         t.output_bytes += (int64_t)len;
         if (!rc)
             rc = store_task_update(st, &t);
-        if (!rc && q) {
+        if (!rc && evq_wants(q, t.invocation_id)) {
             char *ev = output_event(task_id, seq, stream, data, len);
             rc = ev ? evq_push(q, EV_OUTPUT, t.invocation_id, task_id, agent_id, seq, ev)
                     : -ENOMEM;
