@@ -53,7 +53,7 @@ static int lease_one(struct store *st, struct st_task *t, int64_t now, int64_t l
     struct st_invocation inv;
     json_t *entry;
     int64_t active = 0;
-    int rc = store_invocation_get(st, t->tenant_id, t->invocation_id, &inv);
+    int rc = store_invocation_core(st, t->tenant_id, t->invocation_id, &inv);
     if (rc)
         return rc;
     /* max_concurrency: a pending task waits while its invocation has enough tasks out. A
@@ -165,7 +165,7 @@ int taskops_task_ended(struct store *st, const struct st_task *t, int64_t now, s
 {
     struct st_invocation inv;
     int64_t bad = 0;
-    int rc = store_invocation_get(st, t->tenant_id, t->invocation_id, &inv);
+    int rc = store_invocation_core(st, t->tenant_id, t->invocation_id, &inv);
     if (rc)
         return rc == -ENOENT ? 0 : rc;
     /* Only an unsuccessful end can cross max_errors (a cancel or a success cannot). */

@@ -125,6 +125,33 @@ int store_invocation_get(struct store *st, const char *tenant, const char *id,
     return rc;
 }
 
+/* The same row without its targets: the task paths (pull, finish) need the command and the
+ * limits, not a target list that may name 10 000 agents (~150 KB copied per call). The record's
+ * later columns still sit behind it in the row. */
+#define INV_COLS_CORE                                                                        \
+    "invocation_id, tenant_id, command, interpreter, user, workdir, env, '{}', timeout_s, "   \
+    "output_limit, expires_at, created_at, created_by, cancel_requested, limits, "       \
+    "max_concurrency, max_errors, concurrency_limit, error_limit, command_name"
+
+int store_invocation_core(struct store *st, const char *tenant, const char *id,
+                          struct st_invocation *out)
+{
+    sqlite3_stmt *s = sq_prep(st, "SELECT " INV_COLS_CORE " FROM invocations WHERE "
+                                  "invocation_id = ? AND tenant_id = ?");
+    int rc;
+    if (!s)
+        return -EIO;
+    sq_bind_text(s, 1, id);
+    sq_bind_text(s, 2, tenant);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = read_invocation(s, out);
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : sq_fail(st, "invocation");
+    sqlite3_reset(s);
+    return rc;
+}
+
 /* ---- filtered invocation listing (GET /v1/invocations?status=&since=&command=&limit=) ---- */
 
 #define TASKS_OF_INV "SELECT 1 FROM tasks t WHERE t.invocation_id = i.invocation_id"

@@ -146,6 +146,9 @@ void st_invocation_free(struct st_invocation *inv);
 int store_invocation_insert(struct store *st, const struct st_invocation *inv);
 int store_invocation_get(struct store *st, const char *tenant, const char *id,
                          struct st_invocation *out);
+/* The same without targets ("{}"): for the task paths, which never need them. */
+int store_invocation_core(struct store *st, const char *tenant, const char *id,
+                          struct st_invocation *out);
 /* Newest first, at most limit. */
 int store_invocation_list(struct store *st, const char *tenant, int64_t limit,
                           struct st_invocation **out, size_t *n);
