@@ -119,12 +119,14 @@ static int send_logged(struct uploader *u, uint64_t seq, int64_t *next)
 
     if (rc)
         return rc < 0 ? rc : -ENOENT;
-    rc = spool_read_range(u->spool_fd, (int)rec.stream, rec.start, rec.end, u->rbuf, CHUNK_MAX, &n);
+    if (!u->xbuf && !(u->xbuf = malloc(CHUNK_MAX)))
+        return -ENOMEM;
+    rc = spool_read_range(u->spool_fd, (int)rec.stream, rec.start, rec.end, u->xbuf, CHUNK_MAX, &n);
     if (rc)
         return rc;
     if (n == 0)
         return 0; /* nothing to resend (should not happen) */
-    return send_chunk(u, seq, (int)rec.stream, u->rbuf, n, next);
+    return send_chunk(u, seq, (int)rec.stream, u->xbuf, n, next);
 }
 
 /* Returns 0, SEQ_GAP with *next set, or -errno. */
@@ -370,8 +372,9 @@ void uploader_close(struct uploader *u)
         close(u->log_fd);
     chunker_free(&u->chunker);
     free(u->rbuf);
+    free(u->xbuf);
     buf_free(&u->body);
     buf_free(&u->batch);
     u->spool_fd = u->log_fd = -1;
-    u->rbuf = NULL;
+    u->rbuf = u->xbuf = NULL;
 }

@@ -26,7 +26,9 @@ struct uploader {
     uint64_t seq;             /* next seq to send */
     bool resend_last;         /* resume: resend the last logged chunk first */
     bool gone;                /* the server no longer wants output (task final / unknown) */
-    char *rbuf;               /* read / resend buffer, CHUNK_MAX */
+    char *rbuf;               /* spool read buffer, CHUNK_MAX: what chunker_feed is consuming */
+    char *xbuf;               /* resend buffer, CHUNK_MAX, made on the first resend: a resend
+                               * runs inside chunker_feed (emit), so it must not reuse rbuf */
     struct buf body;
     /* Chunks go up in batches ({"chunks":[…]}, protocol.md): one request and one server commit
      * for up to UPLOAD_BATCH_MAX of them, logged in upload.log before they are sent. */

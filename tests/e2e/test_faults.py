@@ -28,6 +28,22 @@ def agent_post(server, token, path, body):
         return json.loads(r.read())
 
 
+class OutputBatches(TetherTest):
+    def test_small_max_body_gets_single_chunks(self):
+        """A server whose max_body is below the agent's output batch answers 413; the agent
+        sends the same chunks one per request and every byte arrives, in order."""
+        server = self.start_server(["--set", "max_body=120K"])
+        agent = self.start_agent(server, "narrow")
+        cmd = "i=0; while [ $i -lt 4000 ]; do printf '%0255d\\n' $i; i=$((i+1)); done"
+        inv = server.invoke(cmd, ["narrow"], output_limit=4 << 20)["invocation_id"]
+        t = server.wait_invocation(inv, timeout=60)["tasks"][0]
+        self.assertEqual((t["status"], t["dropped_bytes"]), ("succeeded", 0), t)
+        lines = t["stdout"].split("\n")
+        self.assertEqual(len(t["stdout"]), 4000 * 256)
+        self.assertEqual([int(x) for x in lines if x], list(range(4000)))
+        self.assertIn("server takes no output batches", agent.proc.output())
+
+
 class Restarts(TetherTest):
     def setUp(self):
         super().setUp()
