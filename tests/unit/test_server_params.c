@@ -1,4 +1,4 @@
-/* Saved-command parameters: placeholder parsing, the literal each interpreter gets (checked by
+/* Saved-command parameters: placeholder parsing, the literal handed to each interpreter (checked by
  * running sh, bash, python3 and perl on the result), value and pattern checks. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -106,11 +106,11 @@ int store_invocation_insert(struct store *st, const struct st_invocation *v)
     return sq_done(st, s);
 }
 
-int store_invocation_get(struct store *st, const char *tenant, const char *id,
-                         struct st_invocation *out)
+/* One invocation row read with sql (a SELECT of INV_COLS or INV_COLS_CORE by id and tenant). */
+static int invocation_by_id(struct store *st, const char *sql, const char *tenant,
+                            const char *id, struct st_invocation *out)
 {
-    sqlite3_stmt *s = sq_prep(st, "SELECT " INV_COLS " FROM invocations WHERE invocation_id = ? "
-                                  "AND tenant_id = ?");
+    sqlite3_stmt *s = sq_prep(st, sql);
     int rc;
     if (!s)
         return -EIO;
@@ -125,6 +125,13 @@ int store_invocation_get(struct store *st, const char *tenant, const char *id,
     return rc;
 }
 
+int store_invocation_get(struct store *st, const char *tenant, const char *id,
+                         struct st_invocation *out)
+{
+    return invocation_by_id(st, "SELECT " INV_COLS " FROM invocations WHERE invocation_id = ? "
+                                "AND tenant_id = ?", tenant, id, out);
+}
+
 /* The same row without its targets: the task paths (pull, finish) need the command and the
  * limits, not a target list that may name 10 000 agents (~150 KB copied per call). The record's
  * later columns still sit behind it in the row. */
@@ -136,20 +143,8 @@ int store_invocation_get(struct store *st, const char *tenant, const char *id,
 int store_invocation_core(struct store *st, const char *tenant, const char *id,
                           struct st_invocation *out)
 {
-    sqlite3_stmt *s = sq_prep(st, "SELECT " INV_COLS_CORE " FROM invocations WHERE "
-                                  "invocation_id = ? AND tenant_id = ?");
-    int rc;
-    if (!s)
-        return -EIO;
-    sq_bind_text(s, 1, id);
-    sq_bind_text(s, 2, tenant);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        rc = read_invocation(s, out);
-    else
-        rc = rc == SQLITE_DONE ? -ENOENT : sq_fail(st, "invocation");
-    sqlite3_reset(s);
-    return rc;
+    return invocation_by_id(st, "SELECT " INV_COLS_CORE " FROM invocations WHERE "
+                                "invocation_id = ? AND tenant_id = ?", tenant, id, out);
 }
 
 /* ---- filtered invocation listing (GET /v1/invocations?status=&since=&command=&limit=) ---- */
