@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -48,6 +49,8 @@ struct shim {
     struct task_spec spec;
     struct passwd pw;
     char pwbuf[4096];
+    gid_t *groups;           /* the user's supplementary groups, listed before the fork */
+    int ngroups;
     char script[PATH_MAX];
     int spool_fd, sig_fd;
     int pipes[3];            /* [1] stdout, [2] stderr read ends, -1 when closed */
@@ -230,6 +233,7 @@ static struct shim_child_args child_args(struct shim *s, char *const *envp)
 {
     return (struct shim_child_args){ .user = s->pw.pw_name, .uid = s->pw.pw_uid,
                                      .gid = s->pw.pw_gid,
+                                     .groups = s->groups, .ngroups = s->ngroups,
                                      .workdir = s->spec.workdir ? s->spec.workdir : s->pw.pw_dir,
                                      .workdir_explicit = s->spec.workdir != NULL,
                                      .interpreter = s->spec.interpreter, .script = s->script,
@@ -615,6 +619,36 @@ static int check_dir(struct shim *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The user's groups as initgroups(3) would set them, looked up here rather than in the child:
+ * the lookup loads NSS modules (dlopen), which the child would redo for every task. As root only:
+ * an unprivileged agent runs tasks as itself and keeps its groups. */
+static int list_groups(struct shim *s, char *err, size_t errlen)
+{
+    int n = 64;
+
+    if (geteuid() != 0)
+        return 0;
+    for (;;) {
+        gid_t *g = realloc(s->groups, (size_t)n * sizeof *g);
+        int want = n;
+        if (!g) {
+            snprintf(err, errlen, "cannot list the groups of user '%s': out of memory",
+                     s->pw.pw_name);
+            return -1;
+        }
+        s->groups = g;
+        if (getgrouplist(s->pw.pw_name, s->pw.pw_gid, g, &want) >= 0) {
+            s->ngroups = want;
+            return 0;
+        }
+        if (want <= n || want > 65536) {
+            snprintf(err, errlen, "cannot list the groups of user '%s'", s->pw.pw_name);
+            return -1;
+        }
+        n = want;
+    }
+}
+
 static int setup(struct shim *s, char *err, size_t errlen)
 {
     struct passwd *res = NULL;
@@ -629,6 +663,8 @@ static int setup(struct shim *s, char *err, size_t errlen)
         snprintf(err, errlen, "user '%s' does not exist", s->spec.user);
         return -1;
     }
+    if (list_groups(s, err, errlen) != 0)
+        return -1;
     if (check_shell(s, err, errlen) != 0 || write_script(s, err, errlen) != 0)
         return -1;
     /* new (O_EXCL, O_NOFOLLOW): a link planted here must not redirect a root write */
@@ -729,6 +765,7 @@ out:
     task_spec_free(&s->spec);
     free(s->host);
     free(s->buf);
+    free(s->groups);
     close(s->dir_fd);
     free(s);
     return rc;

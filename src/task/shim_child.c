@@ -40,9 +40,9 @@ static void reset_signals(void)
             sigaction(s, &dfl, NULL);
 }
 
-/* initgroups + setgid + setuid, each checked, then proof that there is no way back. As root this
- * always runs, even for user root, so the supplementary groups are the user's and never whatever
- * the agent was started with. */
+/* setgroups (the list initgroups would set, made by the shim) + setgid + setuid, each checked,
+ * then proof that there is no way back. As root this always runs, even for user root, so the
+ * supplementary groups are the user's and never whatever the agent was started with. */
 static void drop_privileges(const struct shim_child_args *a)
 {
     char msg[512];
@@ -56,8 +56,8 @@ static void drop_privileges(const struct shim_child_args *a)
                  a->user);
         fail(a, msg);
     }
-    if (initgroups(a->user, a->gid) < 0)
-        what = "initgroups";
+    if (setgroups((size_t)a->ngroups, a->groups) < 0)
+        what = "setgroups";
     else if (setgid(a->gid) < 0)
         what = "setgid";
     else if (setuid(a->uid) < 0)

@@ -12,6 +12,8 @@ struct shim_child_args {
     const char *user;
     uid_t uid;
     gid_t gid;
+    const gid_t *groups;     /* supplementary groups, listed by the shim (getgrouplist) */
+    int ngroups;
     const char *workdir;     /* absolute */
     bool workdir_explicit;   /* false: the home, and "/" when the home cannot be entered */
     const char *interpreter; /* bare name, looked up in the task's PATH */
