@@ -87,7 +87,10 @@ json_t *render_task(struct store *st, const struct st_task *t, bool with_output)
     char name[64] = "";
     json_t *o;
 
-    store_agent_name(st, t->agent_id, name);
+    if (t->agent_name[0])
+        memcpy(name, t->agent_name, sizeof name);
+    else
+        store_agent_name(st, t->agent_id, name);
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:b}",
                   "task_id", t->task_id, "invocation_id", t->invocation_id, "agent_id",
                   t->agent_id, "name", name, "status", t->status, "exit_code",

@@ -209,6 +209,34 @@ static void test_pull_reads_only_own_tasks(void **state)
     assert_in_range(steps, 1, 300);
 }
 
+/* The tasks of an invocation come with their agents' names (one query, not one per task), also
+ * for a removed agent, like store_agent_name. */
+static void test_task_list_names_agents(void **state)
+{
+    struct fx *f = *state;
+    char web1[ID_BUF], db1[ID_BUF], id[ID_BUF];
+    struct st_task *tasks = NULL;
+    size_t n = 0;
+
+    memcpy(web1, f->agent_id, ID_BUF);
+    add_task(f, 100, 100000, id);
+    add_agent(f->st, "db-1", "m2", db1);
+    memcpy(f->agent_id, db1, ID_BUF);
+    add_task(f, 100, 100000, id);
+    assert_int_equal(store_task_list_by_invocation(f->st, f->inv_id, &tasks, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(tasks[0].agent_id, web1);
+    assert_string_equal(tasks[0].agent_name, "web-1");
+    assert_string_equal(tasks[1].agent_name, "db-1");
+    st_task_array_free(tasks, n);
+    assert_int_equal(store_agent_remove(f->st, T, db1), 0);
+    assert_int_equal(store_task_list_by_invocation(f->st, f->inv_id, &tasks, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(tasks[0].agent_name, "web-1");
+    assert_string_equal(tasks[1].agent_name, "db-1");
+    st_task_array_free(tasks, n);
+}
+
 static void test_expiry(void **state)
 {
     struct fx *f = *state;
@@ -440,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_and_lease_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_reads_only_own_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_list_names_agents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),

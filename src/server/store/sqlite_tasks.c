@@ -324,6 +324,16 @@ static int read_task(sqlite3_stmt *s, void *row)
     return 0;
 }
 
+/* read_task plus the agent's name in column 21, after TASK_COLS. */
+static int read_task_named(sqlite3_stmt *s, void *row)
+{
+    struct st_task *t = row;
+    int rc = read_task(s, row);
+    if (rc == 0)
+        sq_col_copy(s, 21, t->agent_name, sizeof t->agent_name);
+    return rc;
+}
+
 int store_task_insert(struct store *st, const struct st_task *t)
 {
     sqlite3_stmt *s = sq_prep(st, "INSERT INTO tasks(task_id, invocation_id, agent_id, tenant_id,"
@@ -391,12 +401,14 @@ int store_task_get(struct store *st, const char *task_id, struct st_task *out)
 int store_task_list_by_invocation(struct store *st, const char *invocation_id,
                                   struct st_task **out, size_t *n)
 {
-    sqlite3_stmt *s = sq_prep(st, "SELECT " TASK_COLS " FROM tasks WHERE invocation_id = ? "
+    /* the names in the same pass: rendering 10 000 tasks asked for them one query at a time */
+    sqlite3_stmt *s = sq_prep(st, "SELECT " TASK_COLS ", (SELECT name FROM agents a WHERE "
+                                  "a.agent_id = tasks.agent_id) FROM tasks WHERE invocation_id = ? "
                                   "ORDER BY rowid");
     if (!s)
         return -EIO;
     sq_bind_text(s, 1, invocation_id);
-    return sq_read_rows(st, s, read_task, sizeof **out, task_array_free, (void **)out, n);
+    return sq_read_rows(st, s, read_task_named, sizeof **out, task_array_free, (void **)out, n);
 }
 
 int store_task_offerable(struct store *st, const char *agent_id, int64_t now, int64_t max,

@@ -73,6 +73,7 @@ struct st_task {
     char *error;         /* NULL = NULL */
     int64_t output_bytes, dropped_bytes, next_seq, head_bytes, tail_bytes, output_limit;
     int64_t created_at, dispatched_at, started_at, finished_at, lease_expires_at, expires_at;
+    char agent_name[64]; /* filled by store_task_list_by_invocation only ("" otherwise) */
 };
 
 enum st_stream { ST_STDOUT = 1, ST_STDERR = 2 };
