@@ -105,6 +105,13 @@ out:
     json_decref(body);
 }
 
+/* 409 seq_gap: the agent resends its logged chunks from next_seq. */
+static void answer_seq_gap(struct req *r, int64_t next, const char *msg)
+{
+    resp_json(r, 409, json_pack("{s:{s:s, s:s}, s:I}", "error", "code", "seq_gap", "message", msg,
+                                "next_seq", (json_int_t)next));
+}
+
 /* One chunk object of the general path; err names what is wrong. */
 static int chunk_slow(json_t *obj, struct output_body *o, char *err, size_t errlen)
 {
@@ -191,9 +198,7 @@ static int output_one(struct req *r, const char *id, const struct output_body *o
                         next);
     free(raw);
     if (rc == TASKOPS_SEQ_GAP) {
-        resp_json(r, 409, json_pack("{s:{s:s, s:s}, s:I}", "error", "code", "seq_gap", "message",
-                                    "seq is beyond the next expected one", "next_seq",
-                                    (json_int_t)*next));
+        answer_seq_gap(r, *next, "seq is beyond the next expected one");
         return 1;
     }
     return answer_code(r, rc) ? 1 : 0;
@@ -207,6 +212,7 @@ void h_agent_output(struct req *r)
     int64_t next = 0;
     json_t *hold = NULL;
     size_t n = 0;
+    char ack[8];
 
     if (!id)
         return;
@@ -220,6 +226,12 @@ void h_agent_output(struct req *r)
     for (size_t i = 0; i < n; i++)
         if (output_one(r, id, &o[i], &next))
             goto out;
+    /* ?ack=early (D10): the answer does not wait for the commit, so the agent's next batch
+     * travels while this one is made durable. The agent keeps every chunk until finish, which
+     * says how many were acknowledged: a commit that failed after the answer shows up there as
+     * a seq_gap and the agent resends. */
+    if (req_query(r, "ack", ack, sizeof ack) && !strcmp(ack, "early"))
+        r->no_commit_wait = true;
     resp_json(r, 200, json_pack("{s:I}", "next_seq", (json_int_t)next));
 out:
     json_decref(hold);
@@ -228,7 +240,7 @@ out:
 static int parse_finish(json_t *body, struct task_finish *f, char *err, size_t errlen)
 {
     static const char *const keys[] = { "status", "exit_code", "signal", "error", "output_bytes",
-                                        "dropped_bytes", "finished_at", NULL };
+                                        "dropped_bytes", "finished_at", "next_seq", NULL };
     const char *finished = NULL;
     int64_t ts;
     int rc;
@@ -250,6 +262,10 @@ static int parse_finish(json_t *body, struct task_finish *f, char *err, size_t e
         jsonu_int(body, "dropped_bytes", 0, INT64_MAX / 2, &f->dropped_bytes, err, errlen) < 0 ||
         jsonu_str(body, "finished_at", &finished, err, errlen) < 0)
         return -1;
+    rc = jsonu_int(body, "next_seq", 0, INT64_MAX / 2, &f->next_seq, err, errlen);
+    if (rc < 0)
+        return -1;
+    f->has_next_seq = rc == 0;
     if (f->signal && (strlen(f->signal) > 15 || strncmp(f->signal, "SIG", 3)))
         return snprintf(err, errlen, "signal: must be a signal name like SIGKILL"), -1;
     if (f->error && strlen(f->error) > 4096)
@@ -272,8 +288,13 @@ void h_agent_finish(struct req *r)
         resp_error(r, 400, "bad_request", "%s", err);
         goto out;
     }
-    int rc = taskops_finish(r->srv->st, r->agent_id, id, &f, tm_now_ms(), &r->events, status);
-    if (!answer_code(r, rc))
+    int64_t next = 0;
+    int rc = taskops_finish(r->srv->st, r->agent_id, id, &f, tm_now_ms(), &r->events, status,
+                            &next);
+    if (rc == TASKOPS_SEQ_GAP)
+        answer_seq_gap(r, next, "output chunks from next_seq have not arrived; resend them, "
+                                "then finish");
+    else if (!answer_code(r, rc))
         resp_json(r, 200, json_pack("{s:s}", "status", status));
 out:
     json_decref(body);

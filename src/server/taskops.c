@@ -294,13 +294,17 @@ int taskops_output(struct store *st, const char *agent_id, const char *task_id, 
 }
 
 int taskops_finish(struct store *st, const char *agent_id, const char *task_id,
-                   const struct task_finish *f, int64_t now, struct evq *q, char status_out[16])
+                   const struct task_finish *f, int64_t now, struct evq *q, char status_out[16],
+                   int64_t *next_seq)
 {
     struct st_task t;
     int rc = load_owned(st, agent_id, task_id, &t);
     if (rc)
         return rc;
-    if (!task_status_final(t.status)) {
+    *next_seq = t.next_seq;
+    if (!task_status_final(t.status) && f->has_next_seq && f->next_seq > t.next_seq) {
+        rc = TASKOPS_SEQ_GAP;
+    } else if (!task_status_final(t.status)) {
         snprintf(t.status, sizeof t.status, "%s", f->status);
         t.has_exit_code = f->has_exit_code;
         t.exit_code = f->exit_code;

@@ -34,10 +34,15 @@ struct task_finish {
     const char *signal;   /* NULL = none */
     const char *error;    /* NULL = none */
     int64_t output_bytes, dropped_bytes, finished_at;
+    bool has_next_seq;    /* the agent says how many output chunks the server acknowledged */
+    int64_t next_seq;
 };
-/* status_out (16 bytes) receives the stored final status. */
+/* status_out (16 bytes) receives the stored final status. TASKOPS_SEQ_GAP (nothing changed) when
+ * the agent counts more acknowledged chunks than are stored (acknowledged before a commit that
+ * then failed, D10); *next_seq receives the stored count. */
 int taskops_finish(struct store *st, const char *agent_id, const char *task_id,
-                   const struct task_finish *f, int64_t now, struct evq *q, char status_out[16]);
+                   const struct task_finish *f, int64_t now, struct evq *q, char status_out[16],
+                   int64_t *next_seq);
 /* Operator cancel of one task (t is updated): pending/dispatched become cancelled at once,
  * running ones get cancel_requested and a cancel frame. Final tasks are left alone. */
 int taskops_cancel(struct store *st, struct st_task *t, int64_t now, struct evq *q);

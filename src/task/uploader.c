@@ -24,7 +24,7 @@
 #define UPLOAD_BATCH_MAX 8
 #define UPLOAD_BATCH_BYTES (720 * 1024)
 
-static void sleep_unless_stopped(const atomic_bool *stop, int64_t ms)
+void uploader_sleep(const atomic_bool *stop, int64_t ms)
 {
     while (ms > 0 && !atomic_load(stop)) {
         int64_t step = ms < 100 ? ms : 100;
@@ -53,7 +53,7 @@ int uploader_post(struct http_client *hc, const atomic_bool *stop, const char *p
             log_debug("POST %s: %s", path, r->err);
         http_response_free(r);
         crypto_random(&rnd, sizeof rnd);
-        sleep_unless_stopped(stop, delay / 2 + (int64_t)(rnd % (uint32_t)(delay / 2 + 1)));
+        uploader_sleep(stop, delay / 2 + (int64_t)(rnd % (uint32_t)(delay / 2 + 1)));
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
 }
@@ -72,6 +72,19 @@ static int64_t gap_next_seq(const struct http_response *r)
     }
     json_decref(j);
     return next;
+}
+
+/* Notes the server's next_seq from a 2xx answer to an output request. */
+static void note_ack(struct uploader *u, const struct http_response *r)
+{
+    char err[128];
+    int64_t next = -1;
+    json_t *j = r->body ? jsonu_parse(r->body, r->len, 1 << 16, err, sizeof err) : NULL;
+
+    if (j && jsonu_int(j, "next_seq", 0, INT64_MAX, &next, err, sizeof err) == 0 &&
+        (uint64_t)next > u->acked)
+        u->acked = (uint64_t)next;
+    json_decref(j);
 }
 
 /* Returns 0, SEQ_GAP with *next set, -ECANCELED, or -errno. */
@@ -94,11 +107,13 @@ static int send_chunk(struct uploader *u, uint64_t seq, int stream, const char *
     u->body.len += (size_t)enc;
     if (buf_append_str(&u->body, "\"}"))
         return -ENOMEM;
-    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output", u->task_id);
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output?ack=early", u->task_id);
     rc = uploader_post(u->hc, u->stop, path, u->body.data, u->body.len, &r);
     if (rc)
         return rc;
-    if (r.status == 409 && (*next = gap_next_seq(&r)) >= 0) {
+    if (r.status >= 200 && r.status <= 299) {
+        note_ack(u, &r);
+    } else if (r.status == 409 && (*next = gap_next_seq(&r)) >= 0) {
         rc = SEQ_GAP;
     } else if (r.status < 200 || r.status > 299) {
         /* task unknown, final or refused: keep draining the spool but stop sending */
@@ -156,6 +171,25 @@ static int resend_from(struct uploader *u, uint64_t from)
     return 0;
 }
 
+int uploader_resend(struct uploader *u, uint64_t next)
+{
+    if (u->spool_fd < 0 || u->log_fd < 0 || next >= u->seq)
+        return 0;
+    log_info("task %s: the server lost output from seq %" PRIu64 "; resending up to %" PRIu64,
+             u->task_id, next, u->seq);
+    for (uint64_t s = next; s < u->seq; s++) {
+        int64_t at = -1;
+        int rc = send_logged(u, s, &at);
+        if (rc == SEQ_GAP)
+            return 0; /* the server moved on meanwhile; finish says where it is */
+        if (rc)
+            return rc;
+        if (u->gone)
+            return -EPIPE;
+    }
+    return 0;
+}
+
 /* One chunk per request, resynchronising on seq_gap. */
 static int emit_single(struct uploader *u, const struct chunk *c)
 {
@@ -198,13 +232,14 @@ static int flush_batch(struct uploader *u)
         return 0;
     if (buf_append_str(&u->batch, "]}"))
         return -ENOMEM;
-    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output", u->task_id);
+    snprintf(path, sizeof path, "/v1/agent/tasks/%s/output?ack=early", u->task_id);
     rc = uploader_post(u->hc, u->stop, path, u->batch.data, u->batch.len, &r);
     if (rc)
         return rc; /* stopping: the chunks are logged, the next start resends them */
     u->batch_n = 0;
     buf_reset(&u->batch);
     if (r.status >= 200 && r.status <= 299) {
+        note_ack(u, &r);
         rc = 0;
     } else if (r.status == 409 && (next = gap_next_seq(&r)) >= 0) {
         log_info("task %s: server expects seq %" PRId64 ", we are at %" PRIu64, u->task_id, next,

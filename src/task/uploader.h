@@ -24,6 +24,9 @@ struct uploader {
     struct spool_reader reader;
     struct chunker chunker;
     uint64_t seq;             /* next seq to send */
+    uint64_t acked;           /* the server's next_seq from its last acknowledgement: output is
+                               * acknowledged before the server's commit (?ack=early, D10), so
+                               * finish reports it and the server checks it has them all */
     bool resend_last;         /* resume: resend the last logged chunk first */
     bool gone;                /* the server no longer wants output (task final / unknown) */
     char *rbuf;               /* spool read buffer, CHUNK_MAX: what chunker_feed is consuming */
@@ -45,6 +48,12 @@ int uploader_open(struct uploader *u, struct http_client *hc, const atomic_bool 
  * Returns 0, -ECANCELED when stopping, or -errno. */
 int uploader_pump(struct uploader *u, bool final);
 void uploader_close(struct uploader *u);
+/* After finish answered seq_gap: resends the logged chunks [next, seq) that the server lost.
+ * Returns 0, -ECANCELED when stopping, or -errno when they cannot be resent (the spool or the log
+ * cannot give them back, or the server refuses output now). */
+int uploader_resend(struct uploader *u, uint64_t next);
+/* Sleeps ms milliseconds, returning early once *stop is set. */
+void uploader_sleep(const atomic_bool *stop, int64_t ms);
 
 /* POSTs body to path until a non-retryable answer: transport errors, 5xx, 401 and 429 are retried
  * with jittered exponential backoff (0.25 s -> 30 s). Returns 0 with *r filled (the caller frees),

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,22 +175,73 @@ static json_t *finish_body(struct worker *w)
     return body;
 }
 
-/* POST finish until acknowledged. Returns 0, or -ECANCELED when stopping. */
+/* next_seq of a 409 seq_gap answer to finish, or -1. */
+static int64_t finish_gap(const struct http_response *r)
+{
+    char err[128];
+    int64_t next = -1;
+    json_t *j = r->status == 409 && r->body ? jsonu_parse(r->body, r->len, 1 << 16, err,
+                                                           sizeof err) : NULL;
+    if (j && jsonu_int(j, "next_seq", 0, INT64_MAX, &next, err, sizeof err) != 0)
+        next = -1;
+    json_decref(j);
+    return next;
+}
+
+/* POST finish until acknowledged. It says how many output chunks the server acknowledged
+ * (next_seq, D10); a server that lost some of them (a commit that failed after its answer)
+ * answers seq_gap: they are resent and finish is tried again, with a growing pause while the
+ * server keeps losing them (a full disk). Chunks that cannot be resent any more are reported and
+ * the verdict goes without the check. A server from before next_seq refuses the key (400):
+ * finish again without it. Returns 0, or -ECANCELED when stopping. */
 static int post_finish(struct worker *w)
 {
     char path[128], *text;
     struct http_response r = { 0 };
-    json_t *body = finish_body(w);
+    bool with_seq = w->up_open && w->job->mode != WORKER_INVALID;
+    int64_t pause = 250;
     int rc;
 
-    text = body ? jsonu_dump(body) : NULL;
-    json_decref(body);
-    if (!text)
-        return -ENOMEM;
     snprintf(path, sizeof path, "/v1/agent/tasks/%s/finish", w->job->task_id);
-    rc = uploader_post(w->hc, &w->a->stopping, path, text, strlen(text), &r);
-    free(text);
-    if (!rc && (r.status < 200 || r.status > 299))
+    for (int attempt = 0;; attempt++) {
+        json_t *body = finish_body(w);
+        int64_t gap;
+
+        if (body && with_seq)
+            json_object_set_new(body, "next_seq", json_integer((json_int_t)w->up.acked));
+        text = body ? jsonu_dump(body) : NULL;
+        json_decref(body);
+        if (!text)
+            return -ENOMEM;
+        rc = uploader_post(w->hc, &w->a->stopping, path, text, strlen(text), &r);
+        free(text);
+        if (rc)
+            return rc;
+        gap = with_seq ? finish_gap(&r) : -1;
+        if (gap >= 0) {
+            http_response_free(&r);
+            if (attempt > 0) {
+                uploader_sleep(&w->a->stopping, pause);
+                pause = pause * 2 > 30000 ? 30000 : pause * 2;
+            }
+            rc = uploader_resend(&w->up, (uint64_t)gap);
+            if (rc == -ECANCELED || atomic_load(&w->a->stopping))
+                return -ECANCELED;
+            if (rc) {
+                log_error("task %s: cannot resend its output from seq %" PRId64 " (%s); "
+                          "finishing without it", w->job->task_id, gap, strerror(-rc));
+                with_seq = false;
+            }
+            continue;
+        }
+        if (r.status == 400 && with_seq && r.body && strstr(r.body, "next_seq")) {
+            http_response_free(&r);
+            with_seq = false;
+            continue;
+        }
+        break;
+    }
+    if (r.status < 200 || r.status > 299)
         log_warn("task %s: finish answered HTTP %ld (%.200s); treating as final", w->job->task_id,
                  r.status, r.body ? r.body : "");
     http_response_free(&r);

@@ -333,6 +333,39 @@ class DiskFull(TetherTest):
         inv = server.invoke("echo recovered", ["cramped"])["invocation_id"]
         self.assertEqual(server.wait_invocation(inv)["tasks"][0]["stdout"], "recovered\n")
 
+    def test_output_acknowledged_before_a_failed_commit_is_resent(self):
+        """Output is acknowledged before its commit (D10). With the server's disk full those
+        commits fail after the answer; finish then says how many chunks were acknowledged, the
+        server answers seq_gap, and the agent resends them: every line arrives, in order."""
+        fs = TinyFs(self.workdir, size="4m")
+        self.addCleanup(fs.close)
+        import harness
+        server = harness.Server(fs.path)
+        self._procs.append(server)
+        agent = self.start_agent(server, "refilled")
+        gate = os.path.join(self.workdir, "gate")
+        n = 150000  # ~1 MB: more than the WAL's slack, so its commits need new pages
+        inv = server.invoke("echo start; while [ ! -e %s ]; do sleep 0.05; done; seq 1 %d; "
+                            "echo end" % (gate, n), ["refilled"],
+                            output_limit=4 << 20)["invocation_id"]
+        wait_for(lambda: server.invocation(inv, output=False)["tasks"][0]["output_bytes"] > 0,
+                 timeout=30, what="the first line stored")
+        task_id = server.invocation(inv, output=False)["tasks"][0]["task_id"]
+        filler = fs.fill(leave_bytes=0)
+        open(gate, "w").close()
+        # the task ends on the agent while the server's commits fail
+        wait_for(lambda: os.path.exists(os.path.join(agent.dir, "tasks", task_id, "result")),
+                 timeout=60, what="the task finished on the agent")
+        # (the server's own log is on the full disk too: the agent's tells)
+        wait_for(lambda: "the server lost output from seq" in agent.proc.output(), timeout=30,
+                 what="finish answered seq_gap")
+        os.unlink(filler)
+        t = server.wait_invocation(inv, timeout=120)["tasks"][0]
+        self.assertEqual(t["status"], "succeeded", t)
+        want = "start\n" + "".join("%d\n" % i for i in range(1, n + 1)) + "end\n"
+        self.assertEqual(len(t["stdout"]), len(want))
+        self.assertTrue(t["stdout"] == want, "output differs from the expected lines")
+
     def test_server_store_disk_full(self):
         fs = TinyFs(self.workdir, size="4m")
         self.addCleanup(fs.close)

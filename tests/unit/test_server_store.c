@@ -304,15 +304,59 @@ static void test_finish_idempotent(void **state)
 {
     struct fx *f = *state;
     char t1[ID_BUF], status[16];
+    int64_t next = -1;
     struct task_finish ok = { .status = "succeeded", .has_exit_code = true, .exit_code = 0 };
     struct task_finish bad = { .status = "failed", .has_exit_code = true, .exit_code = 1 };
     add_task(f, 100, 100000, t1);
     assert_int_equal(taskops_start(f->st, f->agent_id, t1, 10, NULL), 0);
-    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &ok, 20, NULL, status), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &ok, 20, NULL, status, &next), 0);
     assert_string_equal(status, "succeeded");
-    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &bad, 30, NULL, status), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &bad, 30, NULL, status, &next), 0);
     assert_string_equal(status, "succeeded");
     assert_int_equal(taskops_start(f->st, f->agent_id, t1, 40, NULL), TASKOPS_FINAL);
+}
+
+/* Output is acknowledged before its commit (D10): finish says how many chunks were acknowledged,
+ * and a server that has fewer answers seq_gap with its own count and changes nothing. */
+static void test_finish_checks_acknowledged_output(void **state)
+{
+    struct fx *f = *state;
+    char t1[ID_BUF], status[16];
+    struct task_finish done = { .status = "succeeded", .has_exit_code = true, .exit_code = 0,
+                                .has_next_seq = true, .next_seq = 3 };
+    struct st_task got;
+    int64_t next = -1;
+
+    add_task(f, 1000, 100000, t1);
+    assert_int_equal(taskops_start(f->st, f->agent_id, t1, 10, NULL), 0);
+    for (int64_t seq = 0; seq < 2; seq++) {
+        assert_int_equal(taskops_output(f->st, f->agent_id, t1, seq, ST_STDOUT, "ab", 2, NULL,
+                                        &next), 0);
+        assert_int_equal(next, seq + 1);
+    }
+    next = -1;
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &done, 20, NULL, status, &next),
+                     TASKOPS_SEQ_GAP);
+    assert_int_equal(next, 2);
+    assert_int_equal(store_task_get(f->st, t1, &got), 0);
+    assert_string_equal(got.status, "running");
+    st_task_free(&got);
+    /* the resent chunk arrives; the same finish is taken */
+    assert_int_equal(taskops_output(f->st, f->agent_id, t1, 2, ST_STDOUT, "cd", 2, NULL, &next),
+                     0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t1, &done, 30, NULL, status, &next), 0);
+    assert_string_equal(status, "succeeded");
+    /* fewer than stored (chunks the agent sent but never saw acknowledged) or none: taken */
+    char t2[ID_BUF];
+    add_task(f, 1000, 100000, t2);
+    assert_int_equal(taskops_output(f->st, f->agent_id, t2, 0, ST_STDOUT, "ab", 2, NULL, &next),
+                     0);
+    done.next_seq = 0;
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t2, &done, 40, NULL, status, &next), 0);
+    /* a final task answers its status again, whatever next_seq says */
+    done.next_seq = 99;
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t2, &done, 50, NULL, status, &next), 0);
+    assert_string_equal(status, "succeeded");
 }
 
 static void test_cancel_before_start(void **state)
@@ -373,6 +417,7 @@ static void test_rate_control(void **state)
     struct task_finish bad = { .status = "failed", .has_exit_code = true, .exit_code = 1 };
     struct task_finish ok = { .status = "succeeded", .has_exit_code = true, .exit_code = 0 };
     struct st_task got;
+    int64_t next = -1;
     struct evq q = { 0 };
 
     /* max_concurrency 1: one task out at a time; a success kicks the next one's agent */
@@ -382,7 +427,7 @@ static void test_rate_control(void **state)
     assert_int_equal(pull_count(f, 2000), 1);
     assert_int_equal(pull_count(f, 2001), 0);
     assert_int_equal(taskops_start(f->st, f->agent_id, t[0], 2100, NULL), 0);
-    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &ok, 2200, &q, status), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &ok, 2200, &q, status, &next), 0);
     assert_int_equal(q.count, 2);   /* the task event and one kick */
     evq_clear(&q);
     assert_int_equal(pull_count(f, 2300), 1);
@@ -391,7 +436,7 @@ static void test_rate_control(void **state)
     use_rated_invocation(f, 1, 0);
     for (int i = 0; i < 3; i++)
         add_task(f, 100, 100000, t[i]);
-    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &bad, 3000, &q, status), 0);
+    assert_int_equal(taskops_finish(f->st, f->agent_id, t[0], &bad, 3000, &q, status, &next), 0);
     evq_clear(&q);
     for (int i = 1; i < 3; i++) {
         assert_int_equal(store_task_get(f->st, t[i], &got), 0);
@@ -473,6 +518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_head_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_checks_acknowledged_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saved_commands, setup, teardown),
     };
