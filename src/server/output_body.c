@@ -14,22 +14,23 @@ static void skip_ws(struct scan *s)
         s->p++;
 }
 
-static bool b64_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=';
-}
-
-/* A string of plain characters: no escapes, no controls, nothing above ASCII. */
+/* A string of plain characters: no escapes, no controls, nothing above ASCII. For base64 only
+ * the closing quote is looked for (memchr, ~10 % of the server's CPU on an output stream when it
+ * was a loop): b64_decode checks every character of it anyway, and a backslash or anything else
+ * that is not base64 makes the chunk a 400 there. */
 static int plain_string(struct scan *s, const char **out, size_t *len, bool base64)
 {
     const char *start;
     if (s->p >= s->end || *s->p != '"')
         return -1;
     start = ++s->p;
+    if (base64) {
+        const char *q = memchr(s->p, '"', (size_t)(s->end - s->p));
+        s->p = q ? q : s->end;
+    }
     while (s->p < s->end && *s->p != '"') {
         unsigned char c = (unsigned char)*s->p;
-        if (base64 ? !b64_char((char)c) : (c < 0x20 || c >= 0x7f || c == '\\'))
+        if (c < 0x20 || c >= 0x7f || c == '\\')
             return -1;
         s->p++;
     }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "common/b64.h"
 #include "server/output_body.h"
 
 static int scan(const char *s, struct output_body *o)
@@ -43,7 +44,6 @@ static void test_rejects(void **state)
         "{\"seq\":1.5,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
         "{\"seq\":1234567890123456,\"stream\":\"stdout\",\"data\":\"aGkK\"}",
         "{\"seq\":1,\"stream\":\"std\\u006fut\",\"data\":\"aGkK\"}",
-        "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aG\\nkK\"}",
         "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"",
         "{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aGkK\"}x",
         "{\"seq\":1,\"stream\":\"stdout\",,\"data\":\"aGkK\"}",
@@ -53,6 +53,11 @@ static void test_rejects(void **state)
     for (int i = 0; bad[i]; i++)
         if (scan(bad[i], &o) == 0)
             fail_msg("accepted %s", bad[i]);
+    /* data is only delimited here (memchr for the quote); b64_decode refuses what is not base64,
+     * an escape included, so such a chunk is still a 400 */
+    assert_int_equal(scan("{\"seq\":1,\"stream\":\"stdout\",\"data\":\"aG\\nkK\"}", &o), 0);
+    unsigned char raw[8];
+    assert_true(b64_decode(o.data, o.data_len, raw, sizeof raw) < 0);
 }
 
 static int batch(const char *s, struct output_body *o, size_t max, size_t *n)
