@@ -165,41 +165,68 @@ def can_mount():
     return ok
 
 
+def ws_upgrade(port, path="/v1/agent/ws", token=None, protocol="tether-agent.v1"):
+    """The bytes of a WebSocket upgrade request with a fresh key (protocol/token None: left out)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port, "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
+    if protocol:
+        lines.append("Sec-WebSocket-Protocol: " + protocol)
+    if token is not None:
+        lines.append("Authorization: Bearer " + token)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_until(sock, marker):
+    """Reads from sock until marker has arrived or the peer closed; returns all that came."""
+    got = b""
+    while marker not in got:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def status_line(port, data, timeout=5.0):
+    """Sends raw bytes on a new connection; returns the first line of the answer."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
+    try:
+        s.sendall(data)
+        return read_until(s, b"\r\n").split(b"\r\n", 1)[0].decode(errors="replace")
+    finally:
+        s.close()
+
+
+def ws_frame(payload, opcode=1):
+    """One masked client frame."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class WsAgent:
     """A hand-driven agent WebSocket connection: receives frames, acks only when told to."""
 
     def __init__(self, port, token, protocol="tether-agent.v1"):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
-        key = base64.b64encode(os.urandom(16)).decode()
-        req = ("GET /v1/agent/ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Protocol: %s\r\nAuthorization: Bearer %s\r\n\r\n"
-               % (port, key, protocol, token))
-        self.sock.sendall(req.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise AssertionError("connection closed during handshake: %r" % head)
-            head += chunk
+        self.sock.sendall(ws_upgrade(port, token=token, protocol=protocol))
+        head = read_until(self.sock, b"\r\n\r\n")
+        if b"\r\n\r\n" not in head:
+            raise AssertionError("connection closed during handshake: %r" % head)
         if b" 101" not in head.split(b"\r\n", 1)[0]:
             raise AssertionError("upgrade refused: %r" % head[:200])
         self.buf = head.split(b"\r\n\r\n", 1)[1]
         self.pings = 0
 
     def send_text(self, obj):
-        data = json.dumps(obj).encode()
-        mask = os.urandom(4)
-        hdr = bytes([0x81])
-        n = len(data)
-        if n < 126:
-            hdr += bytes([0x80 | n])
-        elif n < 65536:
-            hdr += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            hdr += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        self.sock.sendall(hdr + mask + masked)
+        self.sock.sendall(ws_frame(json.dumps(obj).encode()))
 
     def _need(self, n, deadline):
         while len(self.buf) < n:

@@ -1,12 +1,12 @@
 """Refusals: unauthenticated REST calls and WebSocket upgrades, malformed and invalid input.
 Each case checks the refusal and that nothing changed."""
 
-import base64
 import json
 import os
 import socket
 import unittest
 
+from faults import status_line, ws_upgrade
 from harness import TetherTest, ApiError, SLOW
 
 OPERATOR_ROUTES = [
@@ -28,25 +28,7 @@ AGENT_ROUTES = [
 
 def ws_handshake(port, path="/v1/agent/ws", token=None, protocol="tether-agent.v1"):
     """Sends a raw WebSocket upgrade and returns the status line the server answered with."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port, "Upgrade: websocket",
-             "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
-    if protocol:
-        lines.append("Sec-WebSocket-Protocol: " + protocol)
-    if token is not None:
-        lines.append("Authorization: Bearer " + token)
-    s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
-    try:
-        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        return data.split(b"\r\n", 1)[0].decode(errors="replace")
-    finally:
-        s.close()
+    return status_line(port, ws_upgrade(port, path, token, protocol))
 
 
 class Auth(TetherTest):

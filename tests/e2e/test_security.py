@@ -16,6 +16,7 @@ import unittest
 import urllib.error
 import urllib.request
 
+from faults import read_until, status_line, ws_frame, ws_upgrade
 from harness import (CLI_BIN, HERE, SERVER_BIN, AGENT_BIN, SLOW, ApiError, Proc, Server,
                      TetherTest, free_port, wait_for)
 
@@ -36,49 +37,12 @@ def route_table():
     return out
 
 
-def raw_request(port, data, timeout=5.0, tls=None):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout * SLOW)
-    try:
-        s.sendall(data)
-        got = b""
-        while b"\r\n" not in got:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-        return got.split(b"\r\n", 1)[0].decode(errors="replace")
-    finally:
-        s.close()
-
-
 def ws_open(port, token, path="/v1/agent/ws"):
     """Opens an agent WebSocket; returns (socket, status line)."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-           "Sec-WebSocket-Protocol: tether-agent.v1\r\nAuthorization: Bearer %s\r\n\r\n"
-           % (path, key, token))
     s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
-    s.sendall(req.encode())
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        got += chunk
+    s.sendall(ws_upgrade(port, path, token))
+    got = read_until(s, b"\r\n\r\n")
     return s, got.split(b"\r\n", 1)[0].decode(errors="replace")
-
-
-def ws_frame(payload, opcode=1):
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def ws_close_code(s, timeout=5.0):
@@ -198,7 +162,7 @@ class AuthTable(Base):
     def test_every_route_is_in_the_table(self):
         """Unknown paths are 404 for everybody; known ones 405 on other methods (after no auth)."""
         s = self.server
-        self.assertEqual(raw_request(s.port, b"GET /v1/secret HTTP/1.1\r\nHost: x\r\n\r\n"),
+        self.assertEqual(status_line(s.port, b"GET /v1/secret HTTP/1.1\r\nHost: x\r\n\r\n"),
                          "HTTP/1.1 404 Not Found")
         for m in ("PUT", "PATCH", "DELETE", "POST"):
             with self.assertRaises(ApiError) as cm:
@@ -396,11 +360,11 @@ class HostileInput(Base):
         s = self.server
         big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n"
         try:
-            status = raw_request(s.port, big)
+            status = status_line(s.port, big)
         except ConnectionError:
             status = ""
         self.assertNotIn(" 200", status)   # 431 or a closed connection, never served
-        status = raw_request(s.port, ("POST /v1/activations HTTP/1.1\r\nHost: x\r\n"
+        status = status_line(s.port, ("POST /v1/activations HTTP/1.1\r\nHost: x\r\n"
                                       "Authorization: Bearer %s\r\nContent-Length: 99999999\r\n\r\n"
                                       % s.key).encode())
         self.assertIn(" 413", status)
@@ -614,7 +578,7 @@ class TLS(Base):
         self.assertEqual(out.stdout, b"over-tls\n")
         # Plain HTTP to the TLS port is not served.
         try:
-            status = raw_request(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            status = status_line(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         except ConnectionError:
             status = "reset"
         self.assertNotIn(" 200", status)
