@@ -61,6 +61,22 @@ static void add_task(struct fx *f, int64_t limit, int64_t expires_at, char id[ID
     memcpy(id, t.task_id, ID_BUF);
 }
 
+/* An invocation of command cmd in the default tenant; the caller sets what else it needs. */
+static void fill_invocation(struct st_invocation *inv, const char *cmd)
+{
+    memset(inv, 0, sizeof *inv);
+    assert_int_equal(id_new(ID_INVOCATION, inv->invocation_id), 0);
+    snprintf(inv->tenant_id, sizeof inv->tenant_id, "%s", T);
+    inv->command = (char *)cmd;
+    snprintf(inv->interpreter, sizeof inv->interpreter, "sh");
+    snprintf(inv->user, sizeof inv->user, "root");
+    snprintf(inv->created_by, sizeof inv->created_by, "admin");
+    inv->timeout_s = 60;
+    inv->output_limit = 100;
+    inv->created_at = 1000;
+    inv->expires_at = 100000;
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
@@ -71,16 +87,7 @@ static int setup(void **state)
     assert_int_equal(store_open(f->path, &f->st), 0);
     assert_int_equal(store_tenant_ensure(f->st, T, 1), 0);
     add_agent(f->st, "web-1", "m1", f->agent_id);
-    assert_int_equal(id_new(ID_INVOCATION, inv.invocation_id), 0);
-    snprintf(inv.tenant_id, sizeof inv.tenant_id, "%s", T);
-    inv.command = "echo hi";
-    snprintf(inv.interpreter, sizeof inv.interpreter, "sh");
-    snprintf(inv.user, sizeof inv.user, "root");
-    snprintf(inv.created_by, sizeof inv.created_by, "admin");
-    inv.timeout_s = 60;
-    inv.output_limit = 100;
-    inv.created_at = 1000;
-    inv.expires_at = 100000;
+    fill_invocation(&inv, "echo hi");
     assert_int_equal(store_invocation_insert(f->st, &inv), 0);
     memcpy(f->inv_id, inv.invocation_id, ID_BUF);
     *state = f;
@@ -377,17 +384,8 @@ static void test_cancel_before_start(void **state)
 /* A second invocation with rate settings; later add_task calls attach to it. */
 static void use_rated_invocation(struct fx *f, int64_t conc, int64_t errs)
 {
-    struct st_invocation inv = { 0 }, got;
-    assert_int_equal(id_new(ID_INVOCATION, inv.invocation_id), 0);
-    snprintf(inv.tenant_id, sizeof inv.tenant_id, "%s", T);
-    inv.command = "false";
-    snprintf(inv.interpreter, sizeof inv.interpreter, "sh");
-    snprintf(inv.user, sizeof inv.user, "root");
-    snprintf(inv.created_by, sizeof inv.created_by, "admin");
-    inv.timeout_s = 60;
-    inv.output_limit = 100;
-    inv.created_at = 1000;
-    inv.expires_at = 100000;
+    struct st_invocation inv, got;
+    fill_invocation(&inv, "false");
     inv.max_concurrency = "\"50%\"";
     inv.concurrency_limit = conc;
     inv.error_limit = errs;
