@@ -77,4 +77,16 @@ int http_conn_write(struct http_conn *c, const void *data, size_t n, char *err, 
  * the buffer is full, or -ECONNRESET / -ETIMEDOUT / -EIO with err set. */
 int http_conn_fill(struct http_conn *c, char *err, size_t errlen);
 
+/* Waits until c's socket is ready for events (POLLIN, POLLOUT) within c's deadline and stall
+ * limit. 0, or -ETIMEDOUT / -EIO with err set. */
+int http_conn_wait(struct http_conn *c, short events, char *err, size_t errlen);
+
+/* http_tls.c. TLS handshake on c's connected socket, verifying o->origin's name. 0, or -EIO /
+ * -ETIMEDOUT with err saying why ("SSL certificate problem: ..."). */
+int http_tls_start(struct http_conn *c, const struct http_conn_opts *o, char *err, size_t errlen);
+/* OpenSSL's reason for the last failure (or errno's), clearing the error queue. */
+void http_ssl_reason(char *out, size_t outlen);
+int http_tls_global_init(void);
+void http_tls_global_cleanup(void);
+
 #endif
