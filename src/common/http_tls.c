@@ -78,6 +78,23 @@ static int nosig_create(BIO *b)
     return 1;
 }
 
+/* Called under ctx_lock. */
+static int nosig_method_init(void)
+{
+    if (nosig_method)
+        return 0;
+    nosig_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tether socket");
+    if (!nosig_method || !BIO_meth_set_write_ex(nosig_method, nosig_write) ||
+        !BIO_meth_set_read_ex(nosig_method, nosig_read) ||
+        !BIO_meth_set_ctrl(nosig_method, nosig_ctrl) ||
+        !BIO_meth_set_create(nosig_method, nosig_create)) {
+        BIO_meth_free(nosig_method);
+        nosig_method = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- TLS contexts, cached per settings (loading the system store is not free) ---- */
 
 struct ctx_entry {
@@ -151,6 +168,10 @@ static SSL_CTX *ctx_get(const struct http_conn_opts *o, char *err, size_t errlen
     SSL_CTX *ctx = NULL;
 
     pthread_mutex_lock(&ctx_lock);
+    if (nosig_method_init() != 0) {
+        snprintf(err, errlen, "SSL: out of memory");
+        goto out;
+    }
     for (e = ctx_cache; e; e = e->next)
         if (same_str(e->ca, o->ca_file) && same_str(e->cert, o->cert) && same_str(e->key, o->key))
             break;
@@ -242,17 +263,7 @@ int http_tls_start(struct http_conn *c, const struct http_conn_opts *o, char *er
 
 int http_tls_global_init(void)
 {
-    if (nosig_method)
-        return 0;
-    if (OPENSSL_init_ssl(0, NULL) != 1)
-        return -EIO;
-    nosig_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tether socket");
-    if (!nosig_method || !BIO_meth_set_write_ex(nosig_method, nosig_write) ||
-        !BIO_meth_set_read_ex(nosig_method, nosig_read) ||
-        !BIO_meth_set_ctrl(nosig_method, nosig_ctrl) ||
-        !BIO_meth_set_create(nosig_method, nosig_create))
-        return -ENOMEM;
-    return 0;
+    return 0;   /* OpenSSL is initialised on first use: a CLI call without HTTPS never pays */
 }
 
 void http_tls_global_cleanup(void)
@@ -269,6 +280,8 @@ void http_tls_global_cleanup(void)
         free(e->ca), free(e->cert), free(e->key), free(e);
         e = next;
     }
+    pthread_mutex_lock(&ctx_lock);
     BIO_meth_free(nosig_method);
     nosig_method = NULL;
+    pthread_mutex_unlock(&ctx_lock);
 }
