@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ struct server {
     int accepted;
     int nreq;
     char reqs[8][4096];
-    volatile int stop;
+    atomic_int stop;            /* set by the test thread, read by the server thread */
     int relay_port;         /* CONNECT proxy: where the tunnel goes */
 };
 
