@@ -459,12 +459,16 @@ static int proxy_tunnel(struct http_conn *c, const struct http_url *proxy,
     for (;;) {
         char *end = memmem(c->buf, c->end, "\r\n\r\n", 4);
         if (end) {
+            const char *b = c->buf;
             long status = 0;
-            if (c->end != (size_t)(end - c->buf) + 4 || strncmp(c->buf, "HTTP/1.", 7) != 0 ||
-                c->end < 12 || sscanf(c->buf + 8, " %3ld", &status) != 1) {
+            /* "HTTP/1.x NNN", checked byte by byte: the buffer is not NUL-terminated */
+            if (c->end != (size_t)(end - c->buf) + 4 || c->end < 12 || strncmp(b, "HTTP/1.", 7) ||
+                b[8] != ' ' || !isdigit((unsigned char)b[9]) || !isdigit((unsigned char)b[10]) ||
+                !isdigit((unsigned char)b[11])) {
                 snprintf(err, errlen, "malformed CONNECT response from proxy");
                 return -EIO;
             }
+            status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
             if (status < 200 || status > 299) {
                 snprintf(err, errlen, "proxy refused CONNECT to %s: HTTP %ld%s", where, status,
                          status == 407 ? " (proxy authentication required)" : "");

@@ -224,12 +224,18 @@ int http_tls_start(struct http_conn *c, const struct http_conn_opts *o, char *er
     }
     BIO_set_data(bio, (void *)(intptr_t)c->fd);
     SSL_set_bio(c->ssl, bio, bio);
+    /* without the name (or address) to check, verification would accept any certificate the
+     * CA signed: a failure here is a failure of the connection */
     if (u->ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
+        rc = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host) == 1 ? 0 : -1;
     } else {
-        SSL_set_tlsext_host_name(c->ssl, u->host);
         SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        SSL_set1_host(c->ssl, u->host);
+        rc = SSL_set_tlsext_host_name(c->ssl, u->host) == 1 && SSL_set1_host(c->ssl, u->host) == 1
+                 ? 0 : -1;
+    }
+    if (rc) {
+        snprintf(err, errlen, "SSL: cannot set the host name %s to verify", u->host);
+        return -EIO;
     }
     for (;;) {
         ERR_clear_error();
