@@ -14,7 +14,7 @@ seconds:
 - the server's RSS once started (no agent) and with this one agent connected.
 Also: the stripped binary size (strip of a copy of build/bin/tether-agent), and the same memory
 figures for bench/tools/idle_libs.c linked against the agent's NEEDED libraries (loaded only, and
-after curl_global_init).
+after OPENSSL_init_ssl).
 
     python3 bench/footprint.py [--reps 3] [--window 60] [--bin build/bin]
 """

@@ -218,14 +218,14 @@ def footprint_section(fp):
     out += ("%d repetition(s) of %d s idle each (fresh server and agent, %d s settling after the "
             "WebSocket connects). The agent process alone: no task runs, so no task shim exists "
             "to include. Pss divides each shared page among the processes mapping it, so it "
-            "depends on what else runs (other agents, the server, anything using libcurl or "
+            "depends on what else runs (other agents, the server, anything using "
             "OpenSSL). RssAnon and Private_Dirty are what the agent alone adds whatever else "
             "runs.\n\n" % (
                 len(runs), fp["window_s"], fp["settle_s"]))
     out += table(("figure", "median (min – max)", "comparison", "ratio"), rows)
     out += ("\n`idle_libs` is `bench/tools/idle_libs.c`, linked against the agent's own NEEDED "
             "libraries (%s) and sleeping. Loaded only: RSS %s MiB, RssAnon %s, Pss %s. After "
-            "`curl_global_init` (OpenSSL initialised): RSS %s MiB, RssAnon %s, Pss %s.\n" % (
+            "`OPENSSL_init_ssl`: RSS %s MiB, RssAnon %s, Pss %s.\n" % (
                 ", ".join(il.get("linked", [])), fnum(il.get("rss_kib", 0) / MIB, 2),
                 fnum(il.get("rss_anon_kib", 0) / MIB, 2), fnum((il.get("pss_kib") or 0) / MIB, 2),
                 fnum(ili.get("rss_kib", 0) / MIB, 2), fnum(ili.get("rss_anon_kib", 0) / MIB, 2),

@@ -92,7 +92,7 @@ def machine(bin_dir):
     info["tether"] = sh([os.path.join(bin_dir, "tether-agent"), "version"])
     info["load_start"] = "%.2f %.2f %.2f" % os.getloadavg()
     info["libs"] = ", ".join("%s %s" % (p, sh(["pkg-config", "--modversion", p]))
-                             for p in ("libwebsockets", "libcurl", "openssl", "jansson", "sqlite3"))
+                             for p in ("libwebsockets", "openssl", "jansson", "sqlite3"))
     return info
 
 

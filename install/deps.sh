@@ -4,7 +4,7 @@
 # Idempotent and quiet when nothing is missing.
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libcurl4-openssl-dev
+PKGS="build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev
       libssl-dev libsqlite3-dev libcmocka-dev python3 curl procps faketime
       zsh groff-base man-db chromium"
 # node and npm: any install that provides both commands will do (nodesource's nodejs has npm).

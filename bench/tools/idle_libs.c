@@ -4,10 +4,10 @@
  * binary, with --no-as-needed so none is dropped) and reads its RSS, RssAnon and Pss while it
  * sleeps. It writes "ready" to stdout once loaded, then waits in pause() until killed.
  *
- * With the argument "init" it first runs curl_global_init(CURL_GLOBAL_DEFAULT), which also
- * initialises libcurl's TLS backend (OpenSSL), to show what initialisation adds on top of loading.
+ * With the argument "init" it first initialises OpenSSL (OPENSSL_init_ssl, as http_global_init
+ * does), to show what initialisation adds on top of loading.
  */
-#include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "init") == 0) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            fprintf(stderr, "idle_libs: curl_global_init failed\n");
+        if (OPENSSL_init_ssl(0, NULL) != 1) {
+            fprintf(stderr, "idle_libs: OPENSSL_init_ssl failed\n");
             return 1;
         }
     }

@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     }
     if (http_global_init() != 0) {
         cli_free(&c);
-        return cli_fail("cannot initialise libcurl");
+        return cli_fail("cannot initialise the HTTP client");
     }
     rc = cmd->fn(&c, argc - first, argv + first);
     cli_free(&c);

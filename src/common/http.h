@@ -1,7 +1,9 @@
 /*
- * HTTP client over libcurl for the agent and the CLI. One http_client per thread (one easy handle);
- * all clients share one connection cache and DNS cache so keep-alive survives short-lived worker
- * threads. Never used on the libwebsockets service thread.
+ * HTTP/1.1 client (over OpenSSL for https) for the agent and the CLI. One http_client per thread;
+ * all clients share one pool of idle keep-alive connections and one TLS context per TLS settings,
+ * so keep-alive survives short-lived worker threads. Proxies from http_proxy, https_proxy and
+ * no_proxy like curl. Never used on the libwebsockets service thread. Transport: http_conn.c,
+ * TLS: http_tls.c.
  */
 #ifndef TETHER_HTTP_H
 #define TETHER_HTTP_H

@@ -3,7 +3,7 @@
  * signals the shim takes through its signalfd (so a cancel or timeout sent before the shim is
  * ready stays pending instead of killing it with the default action), SIGPIPE is back to default
  * (libwebsockets ignores it process-wide and SIG_IGN survives exec), and every fd above 2 is
- * closed (libcurl's sockets are not close-on-exec), except the go pipe moved to fd 3.
+ * closed (a library's descriptor may lack close-on-exec), except the go pipe moved to fd 3.
  */
 #include "task/spawn.h"
 
@@ -65,7 +65,7 @@ pid_t spawn_shim(const char *exe, const char *dir, int go_fd)
     /* the child starts with every signal blocked (glibc) and execs with exactly shim_mask, so a
      * cancel sent at once stays pending for the shim's signalfd; SIGPIPE back to default (lws
      * ignores it process-wide and SIG_IGN survives exec); every fd above 2 (or 3) closed:
-     * libcurl's sockets are not close-on-exec */
+     * a library's descriptor may lack close-on-exec */
     rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (!rc)
         rc = posix_spawnattr_setsigmask(&attr, &shim_mask);
