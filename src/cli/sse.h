@@ -1,6 +1,6 @@
 /*
  * Incremental Server-Sent Events parser (WHATWG "event stream interpretation"). Bytes are fed as
- * they arrive from libcurl, in chunks of any size; complete events are handed to a callback. Lines
+ * they arrive from the HTTP client, in chunks of any size; complete events go to a callback. Lines
  * end in \n, \r\n or \r (a \r at the end of one chunk and a \n at the start of the next count as
  * one line end); ':' lines are comments; several data: lines join with \n. The server is not
  * trusted: one line or one event's data larger than the cap is an error, never unbounded memory.
