@@ -200,23 +200,30 @@ static int post_finish(struct worker *w)
     struct http_response r = { 0 };
     bool with_seq = w->up_open && w->job->mode != WORKER_INVALID;
     int64_t pause = 250;
+    json_t *body = finish_body(w); /* once: it logs the verdict */
     int rc;
 
+    if (!body)
+        return -ENOMEM;
     snprintf(path, sizeof path, "/v1/agent/tasks/%s/finish", w->job->task_id);
     for (int attempt = 0;; attempt++) {
-        json_t *body = finish_body(w);
         int64_t gap;
 
-        if (body && with_seq)
+        if (with_seq)
             json_object_set_new(body, "next_seq", json_integer((json_int_t)w->up.acked));
-        text = body ? jsonu_dump(body) : NULL;
-        json_decref(body);
-        if (!text)
+        else
+            json_object_del(body, "next_seq");
+        text = jsonu_dump(body);
+        if (!text) {
+            json_decref(body);
             return -ENOMEM;
+        }
         rc = uploader_post(w->hc, &w->a->stopping, path, text, strlen(text), &r);
         free(text);
-        if (rc)
+        if (rc) {
+            json_decref(body);
             return rc;
+        }
         gap = with_seq ? finish_gap(&r) : -1;
         if (gap >= 0) {
             http_response_free(&r);
@@ -225,8 +232,10 @@ static int post_finish(struct worker *w)
                 pause = pause * 2 > 30000 ? 30000 : pause * 2;
             }
             rc = uploader_resend(&w->up, (uint64_t)gap);
-            if (rc == -ECANCELED || atomic_load(&w->a->stopping))
+            if (rc == -ECANCELED || atomic_load(&w->a->stopping)) {
+                json_decref(body);
                 return -ECANCELED;
+            }
             if (rc) {
                 log_error("task %s: cannot resend its output from seq %" PRId64 " (%s); "
                           "finishing without it", w->job->task_id, gap, strerror(-rc));
@@ -241,6 +250,7 @@ static int post_finish(struct worker *w)
         }
         break;
     }
+    json_decref(body);
     if (r.status < 200 || r.status > 299)
         log_warn("task %s: finish answered HTTP %ld (%.200s); treating as final", w->job->task_id,
                  r.status, r.body ? r.body : "");

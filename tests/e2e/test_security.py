@@ -324,6 +324,37 @@ class AgentIsolation(Base):
         self.assertEqual(s.api("GET", "/v1/tasks/%s/output" % task), b"a\nb\nc\n")
         self.assertEqual(s.api("GET", "/v1/tasks/%s/output?stream=stderr" % task), b"b\n")
 
+    def test_early_ack_and_finish_next_seq(self):
+        """?ack=early answers like any output call; finish with more acknowledged chunks than
+        stored is 409 seq_gap naming the stored count and changes nothing; bad next_seq values
+        are a 400 naming the key; the right count finishes (D10)."""
+        s = self.server
+        _, tok = self.fake_agent(s, "acker")
+        task = s.invoke("echo hi", ["acker"])["tasks"][0]["task_id"]
+        self.agent_call(tok, "/v1/agent/tasks/pull", {})
+        self.agent_call(tok, "/v1/agent/tasks/%s/start" % task, {})
+        for seq, query in ((0, "?ack=early"), (1, "?ack=whatever")):
+            r = self.agent_call(tok, "/v1/agent/tasks/%s/output%s" % (task, query),
+                                {"seq": seq, "stream": "stdout",
+                                 "data": base64.b64encode(b"line %d\n" % seq).decode()})
+            self.assertEqual(r["next_seq"], seq + 1)
+        finish = "/v1/agent/tasks/%s/finish" % task
+        with self.assertRaises(ApiError) as cm:
+            self.agent_call(tok, finish, {"status": "succeeded", "exit_code": 0, "next_seq": 5})
+        self.assertEqual(cm.exception.status, 409)
+        self.assertEqual(cm.exception.body["error"]["code"], "seq_gap")
+        self.assertEqual(cm.exception.body["next_seq"], 2)
+        for bad in (-1, "2", 2 ** 62, 1.5, [2]):
+            with self.assertRaises(ApiError, msg=repr(bad)) as cm:
+                self.agent_call(tok, finish, {"status": "succeeded", "exit_code": 0,
+                                              "next_seq": bad})
+            self.assertEqual(cm.exception.status, 400, bad)
+            self.assertIn("next_seq", cm.exception.body["error"]["message"], bad)
+        self.assertEqual(s.api("GET", "/v1/tasks/" + task)["status"], "running")
+        r = self.agent_call(tok, finish, {"status": "succeeded", "exit_code": 0, "next_seq": 2})
+        self.assertEqual(r["status"], "succeeded")
+        self.assertEqual(s.api("GET", "/v1/tasks/%s/output" % task), b"line 0\nline 1\n")
+
 
 class HostileInput(Base):
     def setUp(self):
