@@ -26,9 +26,13 @@ const struct opt_spec completion_specs[] = {
     { NULL, 0, false, 0 },
 };
 
-/* Values an option takes, by option word; "@files" completes file names. */
+/* Values an option takes, by option word; "@files" completes file names. Agent names come from
+ * `tether agents` (the user's TETHER_SERVER / config) and are filtered to the name alphabet: the
+ * word list is expanded by the shell, so nothing a hostile server sends may reach it. */
 static const char value_cases[] =
     "    case \"$1\" in\n"
+    "        -t|--target|--exclude) command tether agents 2>/dev/null |\n"
+    "            awk 'NR > 1 && $1 ~ /^[A-Za-z0-9][A-Za-z0-9._-]*$/ { print $1 }' ;;\n"
     "        -o|--output) echo \"json table\" ;;\n"
     "        --color) echo \"auto always never\" ;;\n"
     "        --interpreter) echo \"sh bash python3 perl\" ;;\n"

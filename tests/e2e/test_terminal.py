@@ -367,6 +367,71 @@ class Terminal(TetherTest):
                       b"selection with: tether run ... --dry-run)", out.stderr)
 
 
+class AgentNameCompletion(TetherTest):
+    """-t, --target and --exclude complete agent names from `tether agents` (the user's server
+    settings); whatever a server sends, only words of the name alphabet reach the shell."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.start_server()
+        for name in ("web-1", "web-2", "db-1"):
+            self.start_agent(self.server, name, start=False)   # registered, offline
+        self.scripts = {}
+        for shell in ("bash", "zsh"):
+            path = os.path.join(self.workdir, "tether." + shell)
+            with open(path, "wb") as f:
+                f.write(self.cli("completion", shell, check=0).stdout)
+            self.scripts[shell] = path
+
+    def env(self, path_first=None):
+        env = dict(os.environ, HOME=self.workdir, TETHER_SERVER=self.server.url,
+                   TETHER_API_KEY=self.server.key)
+        env["PATH"] = (path_first or os.path.dirname(CLI_BIN)) + ":" + env["PATH"]
+        return env
+
+    def bash(self, words, env):
+        line = " ".join("'%s'" % w for w in words)
+        prog = ('source %s\nCOMP_WORDS=(%s)\nCOMP_CWORD=%d\n_tether\n'
+                'printf "%%s\\n" "${COMPREPLY[@]}"\n') % (self.scripts["bash"], line,
+                                                        len(words) - 1)
+        out = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True,
+                             env=env, timeout=30 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return sorted(out.stdout.split())
+
+    def test_bash_and_zsh(self):
+        env = self.env()
+        self.assertEqual(self.bash(["tether", "run", "-t", "web"], env), ["web-1", "web-2"])
+        self.assertEqual(self.bash(["tether", "run", "--exclude", ""], env),
+                         ["db-1", "web-1", "web-2"])
+        if shutil.which("zsh"):
+            prog = ('compdef() { : }\ncompadd() { [[ $1 == -- ]] && shift; print -l -- "$@" }\n'
+                    '_files() { print FILES }\nsource %s\nwords=(tether run -t \'\')\n'
+                    'CURRENT=4\n_tether\n' % self.scripts["zsh"])
+            out = subprocess.run(["zsh", "-f", "-c", prog], capture_output=True, text=True,
+                                 env=env, timeout=30 * SLOW)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(sorted(out.stdout.split()), ["db-1", "web-1", "web-2"])
+        # no server reachable: nothing offered, no error printed into the command line
+        env["TETHER_SERVER"] = "http://127.0.0.1:1"
+        self.assertEqual(self.bash(["tether", "run", "-t", ""], env), [])
+
+    def test_hostile_listing_reaches_no_shell(self):
+        # a `tether` that prints what a hostile server could make it print
+        fake = os.path.join(self.workdir, "fakebin")
+        os.mkdir(fake)
+        pwned = os.path.join(self.workdir, "pwned")
+        with open(os.path.join(fake, "tether"), "w") as f:
+            # space-free, or awk's first field would cut them: without the filter the first two
+            # run `touch` when the shell expands the word list (checked by hand)
+            f.write("#!/bin/sh\ncat <<'EOF'\nNAME ID STATUS\n$(touch${IFS}%s) x y\n"
+                    "`touch${IFS}%s` x y\na;b x y\n* x y\nok-1 agt-x online\nEOF\n"
+                    % (pwned, pwned))
+        os.chmod(os.path.join(fake, "tether"), 0o755)
+        self.assertEqual(self.bash(["tether", "run", "-t", ""], self.env(fake)), ["ok-1"])
+        self.assertFalse(os.path.exists(pwned))
+
+
 class Completion(TetherTest):
     """Completion scripts and the man page need no server."""
 
