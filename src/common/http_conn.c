@@ -4,6 +4,7 @@
  * http_tls.c). Idle keep-alive connections wait in one mutex-protected list for any thread.
  */
 #include "common/http_conn.h"
+#include "common/b64.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -412,30 +413,23 @@ static int tcp_connect(struct http_conn *c, const struct http_url *u, bool is_pr
     return 0;
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 void http_conn_proxy_auth(const struct http_url *u, char *out, size_t outlen)
 {
     char plain[520];
-    size_t n, o;
+    int n;
+    size_t o;
 
     out[0] = '\0';
     if (!u->user[0])
         return;
-    n = (size_t)snprintf(plain, sizeof plain, "%s:%s", u->user, u->pass);
+    n = snprintf(plain, sizeof plain, "%s:%s", u->user, u->pass);
     o = (size_t)snprintf(out, outlen, "Proxy-Authorization: Basic ");
-    for (size_t i = 0; i < n && o + 5 < outlen; i += 3) {
-        unsigned v = (unsigned char)plain[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)plain[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)plain[i + 2];
-        out[o++] = b64chars[(v >> 18) & 63];
-        out[o++] = b64chars[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    snprintf(out + o, outlen - o, "\r\n");
+    if (n > 0 && o + b64_encoded_len((size_t)n) + 3 <= outlen &&
+        b64_encode(plain, (size_t)n, out + o, outlen - o) > 0)
+        snprintf(out + o + b64_encoded_len((size_t)n), outlen - o - b64_encoded_len((size_t)n),
+                 "\r\n");
+    else
+        out[0] = '\0';
     OPENSSL_cleanse(plain, sizeof plain);
 }
 

@@ -15,15 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fsync_dir(const char *path)
+/* fsync of a file (O_NOFOLLOW: never through a planted link) or a directory. 0 or -errno. */
+static int fsync_path(const char *path, int flags)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags), rc = 0;
     if (fd < 0)
         return -errno;
     if (fsync(fd) < 0)
         rc = -errno;
     close(fd);
     return rc;
+}
+
+static int fsync_dir(const char *path)
+{
+    return fsync_path(path, O_DIRECTORY);
 }
 
 int journal_init(const char *data_dir)
@@ -76,17 +82,12 @@ int journal_sync_entry(const char *dir)
 {
     char path[PATH_MAX + 16], parent[PATH_MAX];
     char *slash;
-    int fd, rc = 0;
+    int rc;
 
     if (snprintf(path, sizeof path, "%s/task.json", dir) >= (int)sizeof path ||
         snprintf(parent, sizeof parent, "%s", dir) >= (int)sizeof parent)
         return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
+    rc = fsync_path(path, O_NOFOLLOW);
     /* one sync of the directory covers both names (task.json and spawned); then the entry
      * itself in DATA/tasks */
     if (!rc)
@@ -102,16 +103,11 @@ int journal_sync_entry(const char *dir)
 int journal_sync_result(const char *dir)
 {
     char path[PATH_MAX + 16];
-    int fd, rc = 0;
+    int rc;
 
     if (snprintf(path, sizeof path, "%s/result", dir) >= (int)sizeof path)
         return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
+    rc = fsync_path(path, O_NOFOLLOW);
     return rc ? rc : fsync_dir(dir);
 }
 

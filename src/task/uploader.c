@@ -58,12 +58,12 @@ int uploader_post(struct http_client *hc, const atomic_bool *stop, const char *p
     }
 }
 
-/* next_seq from a 409 seq_gap answer, top level or inside "error". -1 if absent. */
-static int64_t gap_next_seq(const struct http_response *r)
+int64_t uploader_gap_next_seq(const struct http_response *r)
 {
     char err[128];
     int64_t next = -1;
-    json_t *j = r->body ? jsonu_parse(r->body, r->len, 1 << 16, err, sizeof err) : NULL;
+    json_t *j = r->status == 409 && r->body ? jsonu_parse(r->body, r->len, 1 << 16, err,
+                                                           sizeof err) : NULL;
 
     if (j && jsonu_int(j, "next_seq", 0, INT64_MAX, &next, err, sizeof err) != 0) {
         json_t *e = json_object_get(j, "error");
@@ -113,7 +113,7 @@ static int send_chunk(struct uploader *u, uint64_t seq, int stream, const char *
         return rc;
     if (r.status >= 200 && r.status <= 299) {
         note_ack(u, &r);
-    } else if (r.status == 409 && (*next = gap_next_seq(&r)) >= 0) {
+    } else if (r.status == 409 && (*next = uploader_gap_next_seq(&r)) >= 0) {
         rc = SEQ_GAP;
     } else if (r.status < 200 || r.status > 299) {
         /* task unknown, final or refused: keep draining the spool but stop sending */
@@ -241,7 +241,7 @@ static int flush_batch(struct uploader *u)
     if (r.status >= 200 && r.status <= 299) {
         note_ack(u, &r);
         rc = 0;
-    } else if (r.status == 409 && (next = gap_next_seq(&r)) >= 0) {
+    } else if (r.status == 409 && (next = uploader_gap_next_seq(&r)) >= 0) {
         log_info("task %s: server expects seq %" PRId64 ", we are at %" PRIu64, u->task_id, next,
                  u->seq);
         if ((uint64_t)next > u->seq)

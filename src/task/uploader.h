@@ -52,6 +52,9 @@ void uploader_close(struct uploader *u);
  * Returns 0, -ECANCELED when stopping, or -errno when they cannot be resent (the spool or the log
  * cannot give them back, or the server refuses output now). */
 int uploader_resend(struct uploader *u, uint64_t next);
+/* next_seq of a 409 seq_gap answer (output or finish), top level or inside "error"; -1 for any
+ * other answer. */
+int64_t uploader_gap_next_seq(const struct http_response *r);
 /* Sleeps ms milliseconds, returning early once *stop is set. */
 void uploader_sleep(const atomic_bool *stop, int64_t ms);
 

@@ -175,19 +175,6 @@ static json_t *finish_body(struct worker *w)
     return body;
 }
 
-/* next_seq of a 409 seq_gap answer to finish, or -1. */
-static int64_t finish_gap(const struct http_response *r)
-{
-    char err[128];
-    int64_t next = -1;
-    json_t *j = r->status == 409 && r->body ? jsonu_parse(r->body, r->len, 1 << 16, err,
-                                                           sizeof err) : NULL;
-    if (j && jsonu_int(j, "next_seq", 0, INT64_MAX, &next, err, sizeof err) != 0)
-        next = -1;
-    json_decref(j);
-    return next;
-}
-
 /* POST finish until acknowledged. It says how many output chunks the server acknowledged
  * (next_seq, D10); a server that lost some of them (a commit that failed after its answer)
  * answers seq_gap: they are resent and finish is tried again, with a growing pause while the
@@ -224,7 +211,7 @@ static int post_finish(struct worker *w)
             json_decref(body);
             return rc;
         }
-        gap = with_seq ? finish_gap(&r) : -1;
+        gap = with_seq ? uploader_gap_next_seq(&r) : -1;
         if (gap >= 0) {
             http_response_free(&r);
             if (attempt > 0) {
