@@ -367,6 +367,17 @@ class Terminal(TetherTest):
                       b"selection with: tether run ... --dry-run)", out.stderr)
 
 
+def bash_complete(test, script, words, env=None):
+    """What the bash completion script offers for words (the last one being completed)."""
+    line = " ".join("'%s'" % w for w in words)
+    prog = ('source %s\nCOMP_WORDS=(%s)\nCOMP_CWORD=%d\n_tether\n'
+            'printf "%%s\\n" "${COMPREPLY[@]}"\n') % (script, line, len(words) - 1)
+    out = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True, env=env,
+                         timeout=30 * SLOW)
+    test.assertEqual(out.returncode, 0, out.stderr)
+    return out.stdout.split()
+
+
 class AgentNameCompletion(TetherTest):
     """-t, --target and --exclude complete agent names from `tether agents` (the user's server
     settings); whatever a server sends, only words of the name alphabet reach the shell."""
@@ -390,14 +401,7 @@ class AgentNameCompletion(TetherTest):
         return env
 
     def bash(self, words, env):
-        line = " ".join("'%s'" % w for w in words)
-        prog = ('source %s\nCOMP_WORDS=(%s)\nCOMP_CWORD=%d\n_tether\n'
-                'printf "%%s\\n" "${COMPREPLY[@]}"\n') % (self.scripts["bash"], line,
-                                                        len(words) - 1)
-        out = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True,
-                             env=env, timeout=30 * SLOW)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return sorted(out.stdout.split())
+        return sorted(bash_complete(self, self.scripts["bash"], words, env))
 
     def test_bash_and_zsh(self):
         env = self.env()
@@ -439,13 +443,7 @@ class Completion(TetherTest):
         return self.cli(*args, check=check)
 
     def bash_complete(self, script, words):
-        line = " ".join("'%s'" % w for w in words)
-        prog = ('source %s\nCOMP_WORDS=(%s)\nCOMP_CWORD=%d\n_tether\n'
-                'printf "%%s\\n" "${COMPREPLY[@]}"\n') % (script, line, len(words) - 1)
-        out = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True,
-                             timeout=30 * SLOW)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return out.stdout.split()
+        return bash_complete(self, script, words)
 
     def test_bash(self):
         path = os.path.join(self.workdir, "tether.bash")
