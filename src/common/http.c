@@ -5,6 +5,7 @@
  */
 #include "common/http.h"
 #include "common/http_conn.h"
+#include "common/tm.h"
 #include "common/jsonutil.h"
 
 #include <ctype.h>
@@ -667,7 +668,7 @@ static int perform(struct http_client *c, const char *method, const char *path, 
                             sizeof r->err)))
         goto out;
     if (!sink->cb && c->timeout_ms > 0)
-        deadline = http_now_ms() + c->timeout_ms;
+        deadline = tm_mono_ms() + c->timeout_ms;
     for (int attempt = 0; attempt < 2; attempt++) {
         x.conn = http_conn_get(&o, deadline, attempt > 0, r->err, sizeof r->err);
         if (!x.conn) {

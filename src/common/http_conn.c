@@ -4,6 +4,7 @@
  * http_tls.c). Idle keep-alive connections wait in one mutex-protected list for any thread.
  */
 #include "common/http_conn.h"
+#include "common/tm.h"
 #include "common/b64.h"
 
 #include <arpa/inet.h>
@@ -19,19 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_MS 10000
 #define POOL_MAX 8
 #define POOL_IDLE_MS 60000
-
-int64_t http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- URLs ---- */
 
@@ -188,7 +181,7 @@ int http_conn_wait(struct http_conn *c, short events, char *err, size_t errlen)
         int rc;
 
         if (c->deadline) {
-            left = c->deadline - http_now_ms();
+            left = c->deadline - tm_mono_ms();
             if (left <= 0) {
                 snprintf(err, errlen, "timed out after %ld ms", c->timeout_ms);
                 return -ETIMEDOUT;
@@ -524,7 +517,7 @@ static char *pool_key_of(const struct http_conn_opts *o)
 static struct http_conn *pool_take(const char *key)
 {
     struct http_conn **pp, *found = NULL, *stale = NULL;
-    int64_t now = http_now_ms();
+    int64_t now = tm_mono_ms();
 
     pthread_mutex_lock(&pool_lock);
     pp = &pool;
@@ -563,7 +556,7 @@ void http_conn_release(struct http_conn *c, bool reuse)
         return;
     }
     c->start = c->end = 0;
-    c->idle_since = http_now_ms();
+    c->idle_since = tm_mono_ms();
     c->deadline = 0;
     c->stall_ms = 0;
     pthread_mutex_lock(&pool_lock);
@@ -588,7 +581,7 @@ struct http_conn *http_conn_get(const struct http_conn_opts *o, int64_t deadline
 {
     char *key = pool_key_of(o);
     struct http_conn *c = NULL;
-    int64_t cdl = http_now_ms() + CONNECT_TIMEOUT_MS;
+    int64_t cdl = tm_mono_ms() + CONNECT_TIMEOUT_MS;
 
     if (!key) {
         snprintf(err, errlen, "out of memory");
@@ -613,7 +606,7 @@ struct http_conn *http_conn_get(const struct http_conn_opts *o, int64_t deadline
     c->pool_key = key;
     bool connect_first = !deadline || cdl <= deadline;
     c->deadline = connect_first ? cdl : deadline;
-    c->timeout_ms = connect_first ? CONNECT_TIMEOUT_MS : deadline - http_now_ms();
+    c->timeout_ms = connect_first ? CONNECT_TIMEOUT_MS : deadline - tm_mono_ms();
     if (tcp_connect(c, o->proxy ? o->proxy : o->origin, o->proxy != NULL, err, errlen) ||
         (o->proxy && o->origin->tls && proxy_tunnel(c, o->proxy, o->origin, err, errlen)) ||
         (o->origin->tls && http_tls_start(c, o, err, errlen))) {

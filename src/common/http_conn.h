@@ -57,8 +57,6 @@ struct http_conn {
     struct http_conn *next;     /* pool list */
 };
 
-int64_t http_now_ms(void);
-
 int http_conn_global_init(void);
 void http_conn_global_cleanup(void);
 
